@@ -1,0 +1,42 @@
+# Set-up and everyday commands. `make run` and `make test` are all a new user needs:
+# both create .venv on a fresh machine by themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned here, installed before the project: on machines without CUDA pip resolves
+# this pin to a CPU build, while an unpinned torch pulls a multi-GB CUDA build.
+TORCH_PIN := torch==2.13.0
+
+.PHONY: run test test-faults check lint typecheck screenshots bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/llmtool-tui
+
+# The whole suite, slow fault-injection tests included.
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+test-faults: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check engine llmtool_tui tests bench
+	$(BIN)/ruff format --check engine llmtool_tui tests bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+screenshots: $(BIN)/.installed
+	$(BIN)/python -m llmtool_tui.screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,410 @@
+"""The session store: atomic, locked reads and writes of metadata files in ``logs/training_sessions/``.
+
+Guarantees:
+
+* A write goes to a hidden temporary file in the same directory (``.<name>.<random>.tmp``, which
+  listing and watching ignore), is flushed and fsynced, then ``os.replace``-d over the target and
+  the directory is fsynced. A process killed at any instant leaves the old or the new document.
+* Read-modify-write updates hold a per-file lock (``filelock``, under ``logs/.locks/``) so two
+  writers (the worker updating its status, the UI saving a note) never lose each other's change.
+* Listing parses only the files it returns, newest first by modification time, and reports a file
+  that cannot be read or validated with a precise reason instead of raising.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from pydantic import ValidationError
+
+from engine.schema import TrainingMetadata
+from engine.workspace import Workspace
+
+DEFAULT_LIMIT = 20
+#: Larger metadata files are refused unread: a real one is 5-10 KB, and an untrusted multi-GB
+#: file must not exhaust the memory of whoever lists the history.
+MAX_METADATA_BYTES = 10 * 1024 * 1024
+LOCK_TIMEOUT_S = 30.0
+FILE_PREFIX = "training_metadata_"
+TEMP_SUFFIX = ".tmp"
+
+
+class StoreError(Exception):
+    """A store operation failed (lock timeout, unknown session, write error)."""
+
+
+class MetadataError(StoreError):
+    """A metadata file cannot be read or validated; ``reason`` says precisely why."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path.name}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class SessionNotFoundError(StoreError):
+    """No session matches a reference (id, file name, path or history index)."""
+
+
+def is_session_candidate(name: str) -> bool:
+    """Whether a file name in the sessions directory is listed: any visible ``*.json``.
+
+    Hidden names are excluded, which covers the store's own temporary files.
+    """
+    return name.endswith(".json") and not name.startswith(".")
+
+
+def _temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temp(path: Path, document: dict[str, Any]) -> Path:
+    payload = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    temp = _temp_path_for(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    return temp
+
+
+def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
+    """Replace ``path`` with ``document`` atomically and durably."""
+    temp = _write_temp(path, document)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
+    """Create ``path`` with ``document`` atomically, never overwriting: False when it exists."""
+    temp = _write_temp(path, document)
+    try:
+        # link() fails when the target exists: an atomic "create if absent" of a complete file.
+        os.link(temp, path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    _fsync_directory(path.parent)
+    return True
+
+
+def _format_validation_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(document)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"invalid field {location}: {first['msg']}{more}"
+
+
+def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
+    """Parse and validate a metadata document. Raises MetadataError with a precise reason."""
+    if not raw.strip():
+        raise MetadataError(path, "empty file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MetadataError(
+            path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(
+            path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise MetadataError(path, "JSON nested too deeply") from None
+    if not isinstance(data, dict):
+        raise MetadataError(path, f"expected a JSON object, found {type(data).__name__}")
+    try:
+        return TrainingMetadata.from_document(data)
+    except ValidationError as exc:
+        raise MetadataError(path, _format_validation_error(exc)) from None
+    except RecursionError:
+        raise MetadataError(path, "JSON nested too deeply") from None
+
+
+def read_metadata(path: Path) -> TrainingMetadata:
+    """Read and validate one metadata file. Raises MetadataError (never OSError)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise MetadataError(path, "dangling symbolic link") from None
+        raise MetadataError(path, "file not found") from None
+    except OSError as exc:
+        raise MetadataError(path, f"cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise MetadataError(path, "is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise MetadataError(path, "not a regular file")
+    if st.st_size > MAX_METADATA_BYTES:
+        raise MetadataError(
+            path, f"file too large ({st.st_size:,} bytes; limit {MAX_METADATA_BYTES:,})"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise MetadataError(path, f"cannot read: {exc.strerror}") from None
+    return parse_metadata_bytes(path, raw)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A readable session file."""
+
+    path: Path
+    metadata: TrainingMetadata
+    mtime: float
+    size: int
+
+    @property
+    def session_id(self) -> str:
+        return self.metadata.session_id
+
+
+@dataclass(frozen=True)
+class UnreadableFile:
+    """A candidate file that could not be read or validated."""
+
+    path: Path
+    error: str
+    mtime: float
+
+
+@dataclass
+class Listing:
+    """The result of listing the sessions directory."""
+
+    records: list[SessionRecord] = field(default_factory=list)
+    unreadable: list[UnreadableFile] = field(default_factory=list)
+    total_files: int = 0
+    """Candidate files in the directory (listed or not)."""
+    directory_exists: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate file and the stat values the listing sorts by."""
+
+    path: Path
+    mtime_ns: int
+    size: int
+
+
+class SessionStore:
+    """Reads and writes the metadata files of one workspace."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    @property
+    def directory(self) -> Path:
+        return self.workspace.sessions_dir
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def candidates(self) -> list[Candidate]:
+        """Every candidate file, newest first by modification time (then by name)."""
+        found: list[Candidate] = []
+        try:
+            entries = os.scandir(self.directory)
+        except FileNotFoundError:
+            return []
+        with entries:
+            for entry in entries:
+                if not is_session_candidate(entry.name):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found.append(Candidate(Path(entry.path), st.st_mtime_ns, st.st_size))
+        found.sort(key=lambda c: (c.mtime_ns, c.path.name), reverse=True)
+        return found
+
+    def list(self, limit: int | None = DEFAULT_LIMIT) -> Listing:
+        """The ``limit`` most recent candidates (all when None), parsed.
+
+        Only the returned files are parsed, so listing 20 of 10,000 files parses 20.
+        """
+        if not self.directory.is_dir():
+            return Listing(directory_exists=False)
+        candidates = self.candidates()
+        chosen = candidates if limit is None else candidates[:limit]
+        listing = Listing(total_files=len(candidates))
+        for candidate in chosen:
+            mtime = candidate.mtime_ns / 1e9
+            try:
+                metadata = read_metadata(candidate.path)
+            except MetadataError as exc:
+                listing.unreadable.append(UnreadableFile(candidate.path, exc.reason, mtime))
+                continue
+            listing.records.append(
+                SessionRecord(candidate.path, metadata, mtime, candidate.size)
+            )
+        return listing
+
+    def load(self, path: Path) -> TrainingMetadata:
+        """Read one file. Raises MetadataError."""
+        return read_metadata(path)
+
+    def record(self, path: Path) -> SessionRecord:
+        """Read one file with its stat values. Raises MetadataError."""
+        metadata = read_metadata(path)
+        st = path.stat()
+        return SessionRecord(path, metadata, st.st_mtime, st.st_size)
+
+    # -- resolving references -----------------------------------------------------------------
+
+    def resolve(self, reference: str) -> Path:
+        """The metadata file named by a session id, a file name or path, or a history index.
+
+        Raises SessionNotFoundError with what was tried.
+        """
+        reference = reference.strip()
+        as_path = Path(reference).expanduser()
+        if as_path.suffix == ".json" and as_path.is_file():
+            return as_path.resolve()
+        in_directory = self.directory / reference
+        if is_session_candidate(reference) and in_directory.is_file():
+            return in_directory
+        if reference.isdigit():
+            index = int(reference)
+            listing = self.list(limit=None)
+            if 1 <= index <= len(listing.records):
+                return listing.records[index - 1].path
+            raise SessionNotFoundError(
+                f"no session #{index} in the history ({len(listing.records)} readable sessions);"
+                " run `llmtool-tui sessions --all` to see the numbers"
+            )
+        found = self.find_by_session_id(reference)
+        if found is not None:
+            return found
+        raise SessionNotFoundError(
+            f"no session matches {reference!r}; give a session id, a metadata file name or"
+            " path, or a number from `llmtool-tui sessions`"
+        )
+
+    def find_by_session_id(self, session_id: str) -> Path | None:
+        """The file of a session id: the conventional file name first, then a full scan."""
+        match = re.fullmatch(r"train_(\d{8}_\d{6}(?:_\d+)?)", session_id)
+        if match:
+            guess = self.directory / f"{FILE_PREFIX}{match.group(1)}.json"
+            with contextlib.suppress(MetadataError):
+                if guess.is_file() and read_metadata(guess).session_id == session_id:
+                    return guess
+        for candidate in self.candidates():
+            with contextlib.suppress(MetadataError):
+                if read_metadata(candidate.path).session_id == session_id:
+                    return candidate.path
+        return None
+
+    def existing_session_ids(self) -> set[str]:
+        """Session ids of every readable file (a full scan; used when minting ids)."""
+        ids: set[str] = set()
+        for candidate in self.candidates():
+            with contextlib.suppress(MetadataError):
+                ids.add(read_metadata(candidate.path).session_id)
+        return ids
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def lock(self, path: Path) -> FileLock:
+        """The lock guarding read-modify-write updates of ``path``."""
+        self.workspace.locks_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.workspace.locks_dir / f"{path.name}.lock", timeout=LOCK_TIMEOUT_S)
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        try:
+            with self.lock(path):
+                yield
+        except Timeout:
+            raise StoreError(
+                f"{path.name} is locked by another process for more than {LOCK_TIMEOUT_S:.0f} s;"
+                f" retry, or remove {self.workspace.locks_dir} if no llmtool-tui process is running"
+            ) from None
+
+    def create(self, metadata: TrainingMetadata, now: datetime | None = None) -> Path:
+        """Write a new session file ``training_metadata_<timestamp>.json``; never overwrites.
+
+        When the second is taken (file or session id), a ``_N`` suffix is added to both the file
+        name and the session id, so that ids stay unique.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = metadata.training_session.timestamp or (now or datetime.now()).strftime(
+            "%Y%m%d_%H%M%S"
+        )
+        taken_ids = self.existing_session_ids()
+        wants_default_id = metadata.training_session.session_id in ("", f"train_{stamp}")
+        for attempt in range(1, 10_000):
+            suffix = "" if attempt == 1 else f"_{attempt}"
+            if wants_default_id:
+                session_id = f"train_{stamp}{suffix}"
+                if session_id in taken_ids:
+                    continue
+                metadata.training_session.session_id = session_id
+            elif metadata.training_session.session_id in taken_ids:
+                raise StoreError(
+                    f"session id {metadata.training_session.session_id!r} already exists"
+                )
+            path = self.directory / f"{FILE_PREFIX}{stamp}{suffix}.json"
+            if atomic_create_json(path, metadata.to_document()):
+                return path
+        raise StoreError(f"could not find a free file name for timestamp {stamp}")
+
+    def save(self, path: Path, metadata: TrainingMetadata) -> None:
+        """Replace a file's whole document, under its lock."""
+        with self._locked(path):
+            atomic_write_json(path, metadata.to_document())
+
+    def update(self, path: Path, mutate: Callable[[TrainingMetadata], None]) -> TrainingMetadata:
+        """Read, change with ``mutate``, validate and write back, holding the file's lock.
+
+        The status change ``mutate`` makes is checked (InvalidTransitionError); unknown keys
+        are kept. Returns the document as written.
+        """
+        with self._locked(path):
+            metadata = read_metadata(path)
+            old_status = metadata.execution_status.status
+            mutate(metadata)
+            new_status = metadata.execution_status.status
+            if new_status != old_status:
+                probe = metadata.execution_status.model_copy(update={"status": old_status})
+                probe.check_transition(new_status)
+            # Re-validate the whole document: mutate may have assigned nested values.
+            document = TrainingMetadata.from_document(metadata.to_document()).to_document()
+            atomic_write_json(path, document)
+            return TrainingMetadata.from_document(document)

@@ -1,0 +1,84 @@
+"""The workspace: the directory whose ``logs/`` holds the sessions, and where everything lives in it.
+
+Layout inside a workspace::
+
+    logs/training_sessions/            one metadata JSON per session (the only list of sessions)
+    logs/training_runs/<session_id>/   progress.jsonl, train.log, checkpoints/, results.csv
+    logs/archive/                      sessions moved away by cleanup
+    logs/.locks/                       lock files of read-modify-write updates
+    models/<session_id>/<model>/       trained models
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKSPACE_ENV = "LLMTOOL_WORKSPACE"
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-system-safe name for a model id or session id (``org/model`` -> ``org__model``).
+
+    Untrusted ids (from a collaborator's file) must never escape their parent directory.
+    """
+    cleaned = _SAFE_NAME.sub("_", name.replace("/", "__")).strip("._")
+    return cleaned or "unnamed"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of one workspace."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> Workspace:
+        """The workspace from ``--workspace``, else ``$LLMTOOL_WORKSPACE``, else the current dir."""
+        chosen = explicit or os.environ.get(WORKSPACE_ENV) or os.getcwd()
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.logs_dir / "training_sessions"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.logs_dir / "training_runs"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.logs_dir / "archive"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.logs_dir / ".locks"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def run_dir(self, session_id: str) -> Path:
+        """``logs/training_runs/<session_id>/``."""
+        return self.runs_dir / safe_name(session_id)
+
+    def session_models_dir(self, session_id: str) -> Path:
+        """``models/<session_id>/``."""
+        return self.models_dir / safe_name(session_id)
+
+    def ensure(self) -> None:
+        """Create the log directories (not the workspace itself: a typo must not create trees)."""
+        if not self.root.is_dir():
+            raise FileNotFoundError(
+                f"workspace {self.root} does not exist; create it or pass an existing --workspace"
+            )
+        for path in (self.sessions_dir, self.runs_dir, self.locks_dir):
+            path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""llmtool-tui: the Textual app."""
