@@ -30,8 +30,9 @@ def session_date(metadata: TrainingMetadata, fallback_mtime: float) -> str:
     stamp = metadata.training_session.timestamp
     for fmt in ("%Y%m%d_%H%M%S", "%Y-%m-%dT%H:%M:%S"):
         try:
-            return datetime.strptime(stamp[:15] if fmt.startswith("%Y%m") else stamp[:19],
-                                     fmt).strftime("%Y-%m-%d %H:%M")
+            return datetime.strptime(
+                stamp[:15] if fmt.startswith("%Y%m") else stamp[:19], fmt
+            ).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             continue
     return datetime.fromtimestamp(fallback_mtime).strftime("%Y-%m-%d %H:%M")

@@ -101,13 +101,25 @@ class LogLine(ProgressEvent):
 
 
 KnownEvent = Annotated[
-    StatusChanged | ModelStarted | StepLogged | EvaluationDone | CheckpointSaved | ModelFinished
+    StatusChanged
+    | ModelStarted
+    | StepLogged
+    | EvaluationDone
+    | CheckpointSaved
+    | ModelFinished
     | LogLine,
     Field(discriminator="event"),
 ]
 _KNOWN = TypeAdapter(KnownEvent)
-_KNOWN_KINDS = {"status", "model_started", "step", "evaluation", "checkpoint_saved",
-                "model_finished", "log"}
+_KNOWN_KINDS = {
+    "status",
+    "model_started",
+    "step",
+    "evaluation",
+    "checkpoint_saved",
+    "model_finished",
+    "log",
+}
 
 
 def parse_event(line: str | bytes) -> ProgressEvent | None:

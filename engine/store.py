@@ -1,4 +1,4 @@
-"""The session store: atomic, locked reads and writes of metadata files in ``logs/training_sessions/``.
+"""The session store: atomic, locked reads and writes of the metadata files of a workspace.
 
 Guarantees:
 
@@ -271,9 +271,7 @@ class SessionStore:
             except MetadataError as exc:
                 listing.unreadable.append(UnreadableFile(candidate.path, exc.reason, mtime))
                 continue
-            listing.records.append(
-                SessionRecord(candidate.path, metadata, mtime, candidate.size)
-            )
+            listing.records.append(SessionRecord(candidate.path, metadata, mtime, candidate.size))
         return listing
 
     def load(self, path: Path) -> TrainingMetadata:

@@ -1,4 +1,4 @@
-"""The workspace: the directory whose ``logs/`` holds the sessions, and where everything lives in it.
+"""The workspace: the directory whose ``logs/`` holds the sessions, and its layout.
 
 Layout inside a workspace::
 

@@ -116,24 +116,30 @@ def test_json_schema_is_generated_with_field_descriptions() -> None:
     assert "model_config" in schema["properties"]
     status = schema["$defs"]["ExecutionStatus"]["properties"]["status"]
     assert set(status["enum"]) == {"pending", "running", "completed", "failed", "interrupted"}
-    assert "Process id of the worker" in schema["$defs"]["ExecutionStatus"]["properties"]["pid"][
-        "description"
-    ]
+    assert (
+        "Process id of the worker"
+        in schema["$defs"]["ExecutionStatus"]["properties"]["pid"]["description"]
+    )
 
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(
-    allow_nan=False, allow_infinity=False
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.floats(allow_nan=False, allow_infinity=False)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 extra_keys = st.text(min_size=1, max_size=12).filter(lambda k: not k.startswith("_"))
 
 
-SECTIONS = {
+SECTIONS: dict[str, type[BaseModel]] = {
     "training_session": TrainingSession,
     "dataset_config": DatasetConfig,
     "language_config": LanguageConfig,

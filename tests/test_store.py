@@ -169,7 +169,12 @@ def test_resolve_by_id_file_path_and_index(
 def _append_tags(workspace_root: str, path: str, worker: int, count: int) -> None:
     store = SessionStore(Workspace(Path(workspace_root)))
     for i in range(count):
-        store.update(Path(path), lambda m, i=i: m.tags.append(f"w{worker}-{i}"))
+        tag = f"w{worker}-{i}"
+
+        def add_tag(metadata: TrainingMetadata, tag: str = tag) -> None:
+            metadata.tags.append(tag)
+
+        store.update(Path(path), add_tag)
 
 
 def test_concurrent_updaters_lose_nothing(

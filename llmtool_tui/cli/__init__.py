@@ -1,0 +1,116 @@
+"""The ``llmtool-tui`` command line: the app without a subcommand, headless commands with one.
+
+Each command group lives in its own module with a ``register(subparsers, common)`` function.
+Modules are imported lazily per command so that ``llmtool-tui sessions`` never pays for torch,
+and ``llmtool-tui`` (the app) starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from engine.errors import BadInputError, OperationError
+from engine.store import MetadataError, SessionNotFoundError, StoreError
+from engine.workspace import WORKSPACE_ENV
+
+PROG = "llmtool-tui"
+
+#: command name -> module under llmtool_tui.cli that registers it.
+COMMANDS: dict[str, str] = {
+    "sessions": "sessions",
+    "show": "sessions",
+    "schema": "sessions",
+    "analyze": "analyze",
+    "train": "training",
+    "resume": "training",
+    "relaunch": "training",
+    "demo-model": "training",
+    "stop": "control",
+}
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS keeps a value given before the subcommand from being reset by the subparser's
+    # default, so --workspace works on either side of the subcommand.
+    common.add_argument(
+        "--workspace",
+        "-w",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help=f"workspace whose logs/ is used (default: ${WORKSPACE_ENV}, else the current dir)",
+    )
+    return common
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``command``, only that command's module is imported."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Training Studio for transformer text classifiers, with save/resume.",
+        parents=[common],
+    )
+    parser.add_argument(
+        "--poll",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="poll the sessions folder instead of inotify (network filesystems)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = [COMMANDS[command]] if command in COMMANDS else sorted(set(COMMANDS.values()))
+    for module_name in modules:
+        module = importlib.import_module(f"llmtool_tui.cli.{module_name}")
+        module.register(subparsers, common)
+    return parser
+
+
+def _first_command(argv: Sequence[str]) -> str | None:
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in ("--workspace", "-w"):
+            skip_next = True
+            continue
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def error(message: str) -> None:
+    """Print a one-line error on stderr."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script. Returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_first_command(args_list))
+    args = parser.parse_args(args_list)
+    workspace = getattr(args, "workspace", None)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            from llmtool_tui.app import run_app
+
+            return run_app(workspace=workspace, poll=getattr(args, "poll", False))
+        return int(handler(args) or 0)
+    except (BadInputError, SessionNotFoundError, MetadataError) as exc:
+        error(str(exc))
+        return 2
+    except (OperationError, StoreError) as exc:
+        error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+
+
+def entry() -> None:
+    """Console-script wrapper: exit with main()'s code."""
+    sys.exit(main())

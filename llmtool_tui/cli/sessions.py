@@ -1,0 +1,128 @@
+"""Headless ``sessions``, ``show`` and ``schema`` commands: the history as data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from engine.facade import Engine
+from engine.history import status_label
+from engine.schema import metadata_json_schema
+from engine.store import DEFAULT_LIMIT
+
+STATUS_STYLES = {
+    "completed": "green",
+    "failed": "red",
+    "pending": "yellow",
+    "running": "cyan",
+    "interrupted": "magenta",
+    "stale": "dim",
+}
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the commands to the parser."""
+    sessions = subparsers.add_parser(
+        "sessions", parents=[common], help="list training sessions, newest first"
+    )
+    amount = sessions.add_mutually_exclusive_group()
+    amount.add_argument("--all", action="store_true", help="list every session")
+    amount.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"list the N most recent sessions (default {DEFAULT_LIMIT})",
+    )
+    sessions.add_argument("--json", action="store_true", help="print JSON")
+    sessions.set_defaults(handler=run_sessions)
+
+    show = subparsers.add_parser("show", parents=[common], help="show one session's parameters")
+    show.add_argument(
+        "session",
+        metavar="SESSION",
+        help="session id, metadata file name or path, or history number",
+    )
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=run_show)
+
+    schema = subparsers.add_parser(
+        "schema", parents=[common], help="print the JSON Schema of the metadata document"
+    )
+    schema.set_defaults(handler=run_schema)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    """``llmtool-tui sessions``."""
+    if args.limit < 1:
+        from engine.errors import BadInputError
+
+        raise BadInputError(f"--limit must be at least 1 (got {args.limit}); or use --all")
+    engine = Engine.from_args(args)
+    history = engine.history(limit=None if args.all else args.limit)
+    if args.json:
+        _print_json(history.to_json())
+        return 0
+    console = Console(highlight=False)
+    if not history.directory_exists:
+        console.print(
+            f"No training sessions found: {engine.workspace.sessions_dir} does not exist yet.\n"
+            "Start one with `llmtool-tui train DATASET` or `llmtool-tui` (New Training Session)."
+        )
+        return 0
+    shown = "all" if args.all else f"{args.limit} most recent"
+    table = Table(title=f"Previous Training Sessions ({shown})", title_justify="left")
+    for column in ("#", "Date", "Mode", "Dataset", "Model", "Status"):
+        table.add_column(column, overflow="fold")
+    for row in history.sessions:
+        table.add_row(
+            str(row.index),
+            row.date,
+            row.mode,
+            Text(row.dataset),
+            Text(row.model),
+            Text(status_label(row.status), style=STATUS_STYLES.get(row.status, "")),
+        )
+    if history.sessions:
+        console.print(table)
+    else:
+        console.print(f"No training sessions found in {engine.workspace.sessions_dir}.")
+    for unreadable in history.unreadable:
+        console.print(Text(f"unreadable: {unreadable.path.name}: {unreadable.error}", style="red"))
+    if history.total_files > len(history.sessions) + len(history.unreadable):
+        console.print(f"{history.total_files} files in all; `--all` lists every one.")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """``llmtool-tui show SESSION``."""
+    engine = Engine.from_args(args)
+    view = engine.inspect(engine.store.resolve(args.session))
+    if args.json:
+        _print_json(view.to_json())
+        return 0
+    console = Console(highlight=False)
+    table = Table(title="Selected Session Details", title_justify="left")
+    table.add_column("Parameter")
+    table.add_column("Value", overflow="fold")
+    for name, value in view.detail_rows():
+        table.add_row(name, Text(value))
+    console.print(table)
+    return 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    """``llmtool-tui schema``."""
+    _print_json(metadata_json_schema())
+    return 0

@@ -1,0 +1,48 @@
+"""Import boundaries: the engine never pulls the UI, the app never pulls torch or transformers.
+
+Checked in fresh interpreters, since a test process has everything imported already.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules_after_import(statement: str) -> set[str]:
+    probe = f"import sys\n{statement}\nprint('\\n'.join(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return set(result.stdout.split())
+
+
+def _top_level(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_engine_never_imports_the_ui() -> None:
+    names = [m.name for m in pkgutil.walk_packages(engine.__path__, "engine.")]
+    # The worker is run as a script; importing it must still not pull the UI.
+    statement = "\n".join(f"import {name}" for name in names)
+    loaded = _top_level(_modules_after_import(statement))
+    assert "textual" not in loaded
+    assert "rich" not in loaded
+
+
+def test_app_and_cli_never_import_torch_or_transformers() -> None:
+    loaded = _top_level(
+        _modules_after_import(
+            "import llmtool_tui.app\nimport llmtool_tui.cli\nimport engine.facade\n"
+            "from llmtool_tui.cli import build_parser\nbuild_parser()"
+        )
+    )
+    assert "textual" in loaded
+    assert "torch" not in loaded
+    assert "transformers" not in loaded
