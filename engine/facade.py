@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.details import detail_rows
+from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
 from engine.liveness import Liveness, check_liveness, reconcile_dead_session
 from engine.progress import ProgressEvent
@@ -130,12 +131,36 @@ class Engine:
         liveness = self.live_status(record.path, record.metadata)
         return SessionSummary.from_record(index, record, status=liveness.status_to_show)
 
-    def history(self, limit: int | None = DEFAULT_LIMIT) -> History:
-        """The ``limit`` most recent sessions (all when None)."""
+    def history(
+        self, limit: int | None = DEFAULT_LIMIT, session_filter: SessionFilter | None = None
+    ) -> History:
+        """The ``limit`` most recent sessions (all when None).
+
+        With a filter, every file is considered and the first ``limit`` matches are returned;
+        they keep their unfiltered history number so that ``show N`` still finds them, and
+        unreadable files are left out.
+        """
+        if session_filter is not None:
+            return self._filtered_history(limit, session_filter)
         listing = self.store.list(limit)
         return History(
             sessions=[self.summarize(i, r) for i, r in enumerate(listing.records, start=1)],
             unreadable=listing.unreadable,
+            total_files=listing.total_files,
+            directory_exists=listing.directory_exists,
+        )
+
+    def _filtered_history(self, limit: int | None, session_filter: SessionFilter) -> History:
+        listing = self.store.list(None)
+        matches: list[SessionSummary] = []
+        for index, record in enumerate(listing.records, start=1):
+            summary = self.summarize(index, record)
+            if session_filter.matches(record.metadata, summary.status):
+                matches.append(summary)
+                if limit is not None and len(matches) >= limit:
+                    break
+        return History(
+            sessions=matches,
             total_files=listing.total_files,
             directory_exists=listing.directory_exists,
         )
@@ -293,7 +318,7 @@ class Engine:
             if notes is not None:
                 metadata.notes = notes
             if tags is not None:
-                metadata.tags = tags
+                metadata.tags = normalize_tags(tags)
 
         return self.store.update(path, apply)
 

@@ -188,3 +188,21 @@ def test_console_script_and_module_agree(workspace: Workspace) -> None:
 def test_bad_limit_is_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["sessions", "--limit", "0", "-w", str(tmp_path)]) == 2
     assert "--limit must be at least 1" in capsys.readouterr().err
+
+
+def test_sessions_filter_searches_all_sessions_and_keeps_history_numbers(
+    store: SessionStore,
+    workspace: Workspace,
+    make_metadata: MakeMetadata,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _seed(store, make_metadata)
+    ws = ["-w", str(workspace.root)]
+    assert main(["sessions", "--json", "--filter", "mode:distributed", *ws]) == 0
+    rows = json.loads(capsys.readouterr().out)["sessions"]
+    assert [(r["index"], r["dataset"]) for r in rows] == [(3, "multilabel_data.jsonl")]
+    assert main(["sessions", "--filter", "status:pending", "--limit", "1", *ws]) == 0
+    out = capsys.readouterr().out
+    assert "filter: status:pending" in out and "training_data.jsonl" in out
+    assert main(["sessions", "--filter", "colour:red", *ws]) == 2
+    assert "colour" in capsys.readouterr().err

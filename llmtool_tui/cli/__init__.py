@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "relaunch": "training",
     "demo-model": "training",
     "stop": "control",
+    "export": "manage",
+    "import": "manage",
+    "cleanup": "manage",
 }
 
 

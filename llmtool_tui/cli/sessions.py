@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from engine.errors import BadInputError
 from engine.facade import Engine
+from engine.filters import parse_filter
 from engine.history import status_label
 from engine.schema import metadata_json_schema
 from engine.store import DEFAULT_LIMIT
@@ -40,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         metavar="N",
         help=f"list the N most recent sessions (default {DEFAULT_LIMIT})",
     )
+    sessions.add_argument(
+        "--filter",
+        metavar="QUERY",
+        help='filter across all sessions, e.g. "status:failed model:camembert after:2026-01-01"',
+    )
     sessions.add_argument("--json", action="store_true", help="print JSON")
     sessions.set_defaults(handler=run_sessions)
 
@@ -66,11 +73,10 @@ def _print_json(data: Any) -> None:
 def run_sessions(args: argparse.Namespace) -> int:
     """``llmtool-tui sessions``."""
     if args.limit < 1:
-        from engine.errors import BadInputError
-
         raise BadInputError(f"--limit must be at least 1 (got {args.limit}); or use --all")
     engine = Engine.from_args(args)
-    history = engine.history(limit=None if args.all else args.limit)
+    session_filter = parse_filter(args.filter) if args.filter else None
+    history = engine.history(limit=None if args.all else args.limit, session_filter=session_filter)
     if args.json:
         _print_json(history.to_json())
         return 0
@@ -82,6 +88,8 @@ def run_sessions(args: argparse.Namespace) -> int:
         )
         return 0
     shown = "all" if args.all else f"{args.limit} most recent"
+    if session_filter is not None:
+        shown = f"filter: {session_filter.describe()}"
     table = Table(title=f"Previous Training Sessions ({shown})", title_justify="left")
     for column in ("#", "Date", "Mode", "Dataset", "Model", "Status"):
         table.add_column(column, overflow="fold")

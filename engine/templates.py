@@ -1,0 +1,448 @@
+"""Shareable templates: export a session's configuration; import a template or a colleague's file.
+
+A template is the metadata document without what belongs to one machine or one run (pid, host,
+process start time, heartbeat, results, timestamps, environment, output paths), with absolute
+paths reduced to file names, and marked by a top-level ``template`` block. Import turns a template,
+or any collaborator's metadata file, into a new ``pending`` session of this workspace.
+
+Imported files are untrusted. Nothing in them is executed or used as a place to write: the new
+session's id, file name and run folder are minted here; keys that would make a model loader run
+downloaded code or use credentials (``trust_remote_code``, tokens) are removed at any depth with a
+warning; files over 10 MB and documents nested deeper than ``MAX_DEPTH`` are refused; every other
+value (markup, odd names) is kept literally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePath
+from typing import Any
+
+from filelock import Timeout
+
+from engine.errors import BadInputError
+from engine.filters import normalize_tags
+from engine.schema import SCHEMA_VERSION, TOOL_VERSION, TrainingMetadata
+from engine.store import (
+    MAX_METADATA_BYTES,
+    MetadataError,
+    SessionStore,
+    StoreError,
+    parse_metadata_bytes,
+)
+
+MAX_IMPORT_BYTES = MAX_METADATA_BYTES
+#: A real document nests 4 levels; the limit keeps the recursive clean-up far from Python's
+#: recursion limit whatever a hostile file holds.
+MAX_DEPTH = 64
+TEMPLATE_KEY = "template"
+IMPORTED_KEY = "imported"
+#: Sections that only describe a run: results, liveness, output locations, the machine.
+RUN_SECTIONS = ("execution_status", "output_paths", "environment")
+#: Keys that make a model loader run code from the hub or use someone's credentials. A shared
+#: file must never switch them on; compared with ``-`` read as ``_`` and case ignored.
+UNSAFE_KEYS = frozenset(
+    {
+        "trust_remote_code",
+        "use_auth_token",
+        "token",
+        "hub_token",
+        "hf_token",
+        "auth_token",
+        "api_key",
+    }
+)
+#: Keys that describe one machine, one user or one moment, removed at any depth (the original
+#: tool writes ``hostname``, ``user``, ``created_at``... in several sections).
+MACHINE_KEYS = frozenset(
+    {
+        "pid",
+        "host",
+        "hostname",
+        "user",
+        "username",
+        "process_started_at",
+        "last_heartbeat_at",
+        "python_version",
+        "platform",
+        "created_at",
+        "last_updated",
+        "updated_at",
+        "started_at",
+        "completed_at",
+        "ended_at",
+        "timestamp",
+    }
+)
+#: Top-level user text: never mistaken for a path.
+USER_TEXT_KEYS = ("notes", "tags")
+_ABSOLUTE_PATH = re.compile(r"(/|~/|[A-Za-z]:[\\/]|\\\\)[^\n]*")
+# Fixed namespace of the uuids derived for sessions that have none (see derived_session_uuid).
+_UUID_NAMESPACE = uuid.UUID("d2c70a23-5353-47a7-b63e-4ce29af19703")
+
+
+@dataclass
+class Cleaned:
+    """What sanitising a document changed."""
+
+    reduced_paths: list[str] = field(default_factory=list)
+    """Locations (``dataset_config.primary_file``) whose absolute path became a file name."""
+    removed_unsafe: list[str] = field(default_factory=list)
+    """Locations of removed unsafe keys (``model_config.trust_remote_code``)."""
+
+    def warnings(self) -> list[str]:
+        """One line per removed unsafe key."""
+        return [
+            f"removed {where}: a shared file may not switch on remote code or credentials"
+            for where in self.removed_unsafe
+        ]
+
+
+@dataclass(frozen=True)
+class ExportedTemplate:
+    """A template document and what was removed to make it."""
+
+    document: dict[str, Any]
+    session_uuid: str
+    cleaned: Cleaned
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The outcome of an import: a new session, or the existing one of the same ``session_uuid``."""
+
+    path: Path
+    session_id: str
+    session_uuid: str
+    created: bool
+    """False when the file had been imported already: nothing was written."""
+    dataset: str | None
+    """The dataset path recorded in the session (only a file name when it was not found)."""
+    dataset_found: bool
+    warnings: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``import --json`` document."""
+        return {
+            "file": str(self.path),
+            "session_id": self.session_id,
+            "session_uuid": self.session_uuid,
+            "created": self.created,
+            "dataset": self.dataset,
+            "dataset_found": self.dataset_found,
+            "warnings": self.warnings,
+        }
+
+
+def _file_name(path_text: str) -> str:
+    # Either flavour: a collaborator's Windows path must give its file name too.
+    return PurePath(path_text.replace("\\", "/")).name
+
+
+def is_absolute_path(value: str) -> bool:
+    """Whether a string is an absolute POSIX, home, Windows drive or UNC path."""
+    return _ABSOLUTE_PATH.fullmatch(value) is not None
+
+
+def derived_session_uuid(document: dict[str, Any]) -> str:
+    """The ``session_uuid`` of a document, derived from its identity when it has none.
+
+    Files of the original tool have no uuid. Deriving it from the session's id, timestamp and
+    dataset (instead of drawing a random one) gives every export of the same session, and every
+    import of the same collaborator's file, the same uuid, so that a re-import is recognised.
+    """
+    session = document.get("training_session")
+    session = session if isinstance(session, dict) else {}
+    recorded = session.get("session_uuid")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    dataset = document.get("dataset_config")
+    dataset = dataset if isinstance(dataset, dict) else {}
+    fingerprint = dataset.get("fingerprint")
+    identity = [
+        session.get("session_id") or f"train_{session.get('timestamp')}",
+        session.get("timestamp"),
+        dataset.get("primary_file"),
+        fingerprint.get("sha256") if isinstance(fingerprint, dict) else None,
+    ]
+    return str(uuid.uuid5(_UUID_NAMESPACE, json.dumps(identity, default=str)))
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, counted without recursion (the value may be hostile)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _clean(value: Any, location: str, cleaned: Cleaned) -> Any:
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, child in value.items():
+            where = f"{location}.{key}" if location else key
+            normalised = key.lower().replace("-", "_")
+            if normalised in UNSAFE_KEYS:
+                cleaned.removed_unsafe.append(where)
+            elif normalised not in MACHINE_KEYS:
+                result[key] = child if where in USER_TEXT_KEYS else _clean(child, where, cleaned)
+        return result
+    if isinstance(value, list):
+        return [_clean(child, f"{location}[{i}]", cleaned) for i, child in enumerate(value)]
+    if isinstance(value, str) and is_absolute_path(value):
+        cleaned.reduced_paths.append(location)
+        return _file_name(value)
+    return value
+
+
+def sanitize_document(document: dict[str, Any], name: str) -> tuple[dict[str, Any], Cleaned]:
+    """A copy without run sections, machine keys and unsafe keys, absolute paths reduced.
+
+    Raises:
+        BadInputError: the document (``name`` in the message) nests deeper than MAX_DEPTH.
+    """
+    if _depth(document) > MAX_DEPTH:
+        raise BadInputError(
+            f"{name}: nested deeper than {MAX_DEPTH} levels; a metadata file nests about 4,"
+            " so this is not one"
+        )
+    cleaned = Cleaned()
+    kept = {key: value for key, value in document.items() if key not in RUN_SECTIONS}
+    result = _clean(kept, "", cleaned)
+    return result, cleaned
+
+
+def export_template(metadata: TrainingMetadata, *, now: datetime | None = None) -> ExportedTemplate:
+    """The shareable template of a session.
+
+    Returns:
+        The document: the configuration (dataset config with file names instead of absolute
+        paths, labels, languages, text analysis, model config, split, notes, tags, collaborators'
+        sections) under a top-level ``template`` block; and what was removed.
+    """
+    source = metadata.to_document()
+    session_uuid = derived_session_uuid(source)
+    document, cleaned = sanitize_document(source, f"cannot export {metadata.session_id}")
+    # Where this workspace imported the session from is its own history, not configuration.
+    document.pop(IMPORTED_KEY, None)
+    session = document["training_session"]
+    # The id and parent name sessions of this workspace: the importer mints its own.
+    for key in ("session_id", "parent_session_id"):
+        session.pop(key, None)
+    session["session_uuid"] = session_uuid
+    stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
+    block = {
+        "exported_from": metadata.session_id,
+        "exported_at": stamp,
+        "tool_version": TOOL_VERSION,
+    }
+    return ExportedTemplate({TEMPLATE_KEY: block, **document}, session_uuid, cleaned)
+
+
+def read_import_file(path: Path) -> dict[str, Any]:
+    """Read a template or metadata file to import: size checked before reading.
+
+    Raises:
+        BadInputError: missing, not a file, over 10 MB, not UTF-8 JSON, or not a JSON object.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadInputError(f"cannot import {path}: {exc.strerror}; check the path") from None
+    if not path.is_file():
+        raise BadInputError(f"cannot import {path}: not a file; give a template or metadata file")
+    if size > MAX_IMPORT_BYTES:
+        raise BadInputError(
+            f"cannot import {path.name}: {size:,} bytes is over the {MAX_IMPORT_BYTES:,}-byte"
+            " limit of a metadata file"
+        )
+    try:
+        with path.open("rb") as handle:
+            # Read one byte past the limit: the file may have grown since it was measured.
+            raw = handle.read(MAX_IMPORT_BYTES + 1)
+    except OSError as exc:
+        raise BadInputError(f"cannot import {path}: {exc.strerror}") from None
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise BadInputError(f"cannot import {path.name}: over the {MAX_IMPORT_BYTES:,}-byte limit")
+    try:
+        document = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        # The store words what is wrong (JSON line and column, bad byte, nesting, not an object).
+        try:
+            parse_metadata_bytes(path, raw)
+        except MetadataError as exc:
+            raise BadInputError(f"cannot import {path.name}: {exc.reason}") from None
+        raise BadInputError(f"cannot import {path.name}: not a JSON object")
+    return document
+
+
+def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
+    value = document.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _locate_dataset(
+    store: SessionStore, source: Path, recorded: str | None, explicit: Path | None
+) -> tuple[str | None, bool, list[str]]:
+    """The dataset path for the new session, whether it exists, and warnings."""
+    if explicit is not None:
+        chosen = explicit.expanduser().resolve()
+        if not chosen.is_file():
+            raise BadInputError(f"--dataset {explicit}: no such file; give the dataset's path")
+        return str(chosen), True, []
+    name = _file_name(recorded) if recorded else ""
+    if name in ("", ".", ".."):
+        return None, False, ["the file names no dataset; it must be chosen before training"]
+    for folder in (source.parent, store.workspace.root):
+        candidate = folder / name
+        if candidate.is_file():
+            return str(candidate.resolve()), True, []
+    return (
+        name,
+        False,
+        [
+            f"dataset {name!r} was not found next to {source.name} or in {store.workspace.root};"
+            " it must be located before training (relaunch the session with the dataset's path)"
+        ],
+    )
+
+
+def _dataset_changes(document: dict[str, Any], dataset_path: str) -> list[str]:
+    """Warnings when the located dataset differs from the fingerprint the file recorded."""
+    recorded = _section(document, "dataset_config").get("fingerprint")
+    if not isinstance(recorded, dict):
+        return []
+    # Imported here: the analysis package is not needed by any other import path.
+    from engine.analysis.fingerprint import fingerprint_changes, fingerprint_file
+    from engine.schema import Fingerprint
+
+    try:
+        expected = Fingerprint.model_validate(recorded)
+    except ValueError:
+        return []
+    changes = fingerprint_changes(expected, fingerprint_file(Path(dataset_path)))
+    if not changes:
+        return []
+    return [
+        f"dataset {dataset_path} differs from the one the configuration was made with"
+        f" ({'; '.join(changes)}); its labels and statistics may not apply"
+    ]
+
+
+def _find_by_uuid(store: SessionStore, session_uuid: str) -> tuple[Path, str] | None:
+    for record in store.list(limit=None).records:
+        if derived_session_uuid(record.metadata.to_document()) == session_uuid:
+            return record.path, record.session_id
+    return None
+
+
+def import_session(
+    store: SessionStore,
+    source: Path,
+    *,
+    dataset: Path | None = None,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Turn a template or a collaborator's metadata file into a new pending session.
+
+    The new session gets a fresh id and timestamp, status ``pending``, no environment, results or
+    output paths; its ``session_uuid`` is the file's (derived when it has none). When a session
+    with that uuid exists, nothing is written and that session is returned (``created`` False).
+
+    Args:
+        store: the workspace's store.
+        source: the template or metadata file.
+        dataset: the dataset's path here; by default the recorded file name is looked for next to
+            ``source`` and in the workspace root, and kept as a bare name (with a warning) when
+            it is in neither.
+        now: the clock, for the new timestamp.
+
+    Raises:
+        BadInputError: the file is unreadable, too large, too deep or not a valid document, or
+            ``dataset`` does not exist.
+        StoreError: the sessions folder cannot be written.
+    """
+    now = now or datetime.now()
+    original = read_import_file(source)
+    session_uuid = derived_session_uuid(original)
+    document, cleaned = sanitize_document(original, f"cannot import {source.name}")
+    warnings = cleaned.warnings()
+
+    source_session = _section(original, "training_session")
+    template_block = _section(original, TEMPLATE_KEY)
+    dataset_config = _section(original, "dataset_config")
+    primary = dataset_config.get("primary_file")
+    dataset_path, found, dataset_warnings = _locate_dataset(
+        store, source, primary if isinstance(primary, str) else None, dataset
+    )
+    warnings += dataset_warnings
+    if found and dataset_path is not None:
+        warnings += _dataset_changes(document, dataset_path)
+
+    document.pop(TEMPLATE_KEY, None)
+    document["schema_version"] = SCHEMA_VERSION
+    session = _section(document, "training_session")
+    for key in ("session_id", "parent_session_id"):
+        session.pop(key, None)
+    document["training_session"] = {
+        **session,
+        "timestamp": now.strftime("%Y%m%d_%H%M%S"),
+        "tool_version": TOOL_VERSION,
+        "session_uuid": session_uuid,
+    }
+    if isinstance(document.get("dataset_config"), dict):
+        document["dataset_config"]["primary_file"] = dataset_path
+    if isinstance(document.get("tags"), list) and all(
+        isinstance(tag, str) for tag in document["tags"]
+    ):
+        document["tags"] = normalize_tags(document["tags"])
+    document[IMPORTED_KEY] = {
+        "source_file": source.name,
+        "source_session_id": template_block.get("exported_from")
+        or source_session.get("session_id"),
+        "source_tool_version": template_block.get("tool_version")
+        or source_session.get("tool_version"),
+        "from_template": bool(template_block),
+        "imported_at": now.isoformat(timespec="seconds"),
+    }
+    try:
+        # The store's parser gives the precise reason a document is refused (the failing field).
+        metadata = parse_metadata_bytes(source, json.dumps(document).encode("utf-8"))
+    except MetadataError as exc:
+        raise BadInputError(f"cannot import {source.name}: {exc.reason}") from None
+
+    # Two imports of the same file at once must not both create a session: the check and the
+    # creation happen under one lock per uuid. The uuid comes from the file, so the lock's name
+    # is its hash: any string gives a short, plain file name.
+    lock_name = f"import_{hashlib.sha256(session_uuid.encode()).hexdigest()[:32]}"
+    try:
+        with store.lock(store.directory / lock_name):
+            existing = _find_by_uuid(store, session_uuid)
+            if existing is None:
+                path = store.create(metadata, now=now)
+    except Timeout:
+        raise StoreError(
+            f"another import of session {session_uuid} holds its lock; retry when it is done"
+        ) from None
+    if existing is not None:
+        # Dataset warnings concern a session that is not created: only the safety ones stay.
+        path, session_id = existing
+        return ImportResult(path, session_id, session_uuid, False, None, False, cleaned.warnings())
+    return ImportResult(
+        path, metadata.session_id, session_uuid, True, dataset_path, found, warnings
+    )

@@ -1,0 +1,228 @@
+"""Headless ``export``, ``import`` and ``cleanup`` commands: templates and archiving."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.cleanup import (
+    ARCHIVABLE_STATUSES,
+    CleanupPlan,
+    CleanupResult,
+    apply_cleanup,
+    parse_duration,
+    plan_cleanup,
+)
+from engine.errors import BadInputError, OperationError
+from engine.facade import Engine
+from engine.store import atomic_write_json
+from engine.templates import export_template, import_session
+
+PROG = "llmtool-tui"
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the commands to the parser."""
+    export = subparsers.add_parser(
+        "export",
+        parents=[common],
+        help="write a session's configuration as a shareable template (no machine-specific data)",
+    )
+    export.add_argument(
+        "session",
+        metavar="SESSION",
+        help="session id, metadata file name or path, or history number",
+    )
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write the template to FILE (default: print it)"
+    )
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    export.set_defaults(handler=run_export)
+
+    import_ = subparsers.add_parser(
+        "import",
+        parents=[common],
+        help="make a new pending session from a template or a collaborator's metadata file",
+    )
+    import_.add_argument("file", metavar="FILE", help="template or metadata JSON file")
+    import_.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="the dataset's path here (default: the recorded file name, looked"
+        " for next to FILE and in the workspace)",
+    )
+    import_.add_argument("--json", action="store_true", help="print JSON")
+    import_.set_defaults(handler=run_import)
+
+    cleanup = subparsers.add_parser(
+        "cleanup",
+        parents=[common],
+        help="move old sessions and their run folders to logs/archive/ (models are kept)",
+    )
+    cleanup.add_argument(
+        "--older-than",
+        required=True,
+        metavar="AGE",
+        help="archive sessions last modified longer ago than AGE: 90d, 12h, 2w",
+    )
+    cleanup.add_argument(
+        "--status", choices=ARCHIVABLE_STATUSES, help="archive only sessions with this status"
+    )
+    cleanup.add_argument(
+        "--dry-run", action="store_true", help="list what would be archived; move nothing"
+    )
+    cleanup.add_argument(
+        "--include-unreadable",
+        action="store_true",
+        help="archive old files that cannot be read too",
+    )
+    cleanup.add_argument("--json", action="store_true", help="print JSON")
+    cleanup.set_defaults(handler=run_cleanup)
+
+
+def shown(text: str) -> str:
+    """Untrusted text made safe for a terminal: control characters (escape sequences) escaped.
+
+    Everything else, markup included, is printed literally: output goes through print(), which
+    interprets nothing.
+    """
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr."""
+    print(f"{PROG}: warning: {shown(message)}", file=sys.stderr)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _existing_workspace(args: argparse.Namespace) -> Engine:
+    engine = Engine.from_args(args)
+    if not engine.workspace.root.is_dir():
+        raise BadInputError(
+            f"workspace {engine.workspace.root} does not exist; create it or pass an existing"
+            " --workspace"
+        )
+    return engine
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``llmtool-tui export SESSION [-o FILE]``."""
+    engine = Engine.from_args(args)
+    metadata = engine.store.load(engine.store.resolve(args.session))
+    exported = export_template(metadata)
+    for line in exported.cleaned.warnings():
+        warn(line)
+    if args.output is None:
+        _print_json(exported.document)
+        return 0
+    output = Path(args.output).expanduser()
+    if output.exists() and not args.force:
+        raise BadInputError(f"{output} exists; choose another file or pass --force to replace it")
+    if not output.parent.is_dir():
+        raise BadInputError(f"folder {output.parent} does not exist; create it first")
+    if output.parent.resolve() == engine.workspace.sessions_dir.resolve():
+        raise BadInputError(
+            f"a template in {engine.workspace.sessions_dir} would be listed as an unreadable"
+            " session; write it to another folder"
+        )
+    try:
+        atomic_write_json(output, exported.document)
+    except OSError as exc:
+        raise OperationError(f"cannot write {output}: {exc.strerror or exc}") from None
+    print(f"exported {shown(metadata.session_id)} to {output}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """``llmtool-tui import FILE [--dataset PATH]``."""
+    engine = _existing_workspace(args)
+    source = Path(args.file).expanduser()
+    dataset = Path(args.dataset) if args.dataset else None
+    result = import_session(engine.store, source, dataset=dataset)
+    for line in result.warnings:
+        warn(line)
+    if dataset is not None and not result.created:
+        warn("--dataset was not used: the session exists already")
+    if args.json:
+        _print_json(result.to_json())
+        return 0
+    if not result.created:
+        print(
+            f"{shown(source.name)} was imported already as session {shown(result.session_id)}"
+            f" ({result.path}); nothing written"
+        )
+        return 0
+    print(
+        f"imported {shown(source.name)} as session {result.session_id} ({result.path}),"
+        " status pending"
+    )
+    found = "" if result.dataset_found else " (not found: locate it before training)"
+    print(f"dataset: {shown(result.dataset or '-')}{found}")
+    return 0
+
+
+def _print_plan(plan: CleanupPlan, *, done: CleanupResult | None) -> None:
+    def where(path: Path) -> str:
+        # File names in the sessions folder come from anyone who dropped a file there.
+        return shown(plan.relative(path))
+
+    when = (plan.now - plan.older_than).strftime("%Y-%m-%d %H:%M")
+    which = f"{plan.status} session(s)" if plan.status else "session(s)"
+    items = [archived.item for archived in done.archived] if done else plan.to_archive
+    if items:
+        verb = "Archived" if done else "Would archive"
+        print(
+            f"{verb} {len(items)} {which} last modified before {when}"
+            f" (to {where(plan.workspace.archive_dir)}/):"
+        )
+        for item in items:
+            run = f" + {where(item.run_dir)}/" if item.run_dir else ""
+            label = shown(item.session_id or "(unreadable)")
+            print(f"  {label}  {item.status or '-'}  {where(item.session_file)}{run}")
+    else:
+        print(f"No {which} last modified before {when} to archive.")
+    kept = done.kept_models if done else plan.kept_models
+    if kept:
+        print("Kept trained models (never moved by cleanup; delete them yourself if unneeded):")
+        for path in kept:
+            print(f"  {where(path)}/")
+    left = [*plan.protected, *plan.unreadable_left, *(done.skipped if done else [])]
+    if left:
+        print("Left in place:")
+        for entry in left:
+            print(f"  {where(entry.session_file)}: {shown(entry.reason)}")
+    temps = done.temp_files_removed if done else len(plan.stale_temp_files)
+    if temps:
+        verb = "Removed" if done else "Would remove"
+        print(f"{verb} {temps} stale temporary file(s) left by killed writers.")
+
+
+def run_cleanup(args: argparse.Namespace) -> int:
+    """``llmtool-tui cleanup --older-than AGE [--status S] [--dry-run] [--json]``."""
+    older_than = parse_duration(args.older_than)
+    engine = _existing_workspace(args)
+    plan = plan_cleanup(
+        engine, older_than, args.status, datetime.now(), include_unreadable=args.include_unreadable
+    )
+    if args.dry_run:
+        if args.json:
+            _print_json({"dry_run": True, **plan.to_json()})
+        else:
+            _print_plan(plan, done=None)
+        return 0
+    result = apply_cleanup(plan)
+    if args.json:
+        _print_json({"dry_run": False, **result.to_json()})
+    else:
+        _print_plan(plan, done=result)
+    for line in result.errors:
+        print(f"{PROG}: error: {shown(line)}", file=sys.stderr)
+    return 1 if result.errors else 0
