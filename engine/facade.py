@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from engine.details import detail_rows
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
-from engine.liveness import Liveness, check_liveness, reconcile_dead_session
+from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
 from engine.progress import ProgressEvent
 from engine.schema import TrainingMetadata
 from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableFile
@@ -108,7 +107,7 @@ class Engine:
         self.workspace = workspace
         self.store = SessionStore(workspace)
         self.poll = poll
-        self.host = socket.gethostname()
+        self.host = current_host()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Engine:
@@ -199,7 +198,12 @@ class Engine:
         """Changes of the sessions folder as they happen (inotify, or polling with --poll)."""
         from engine.watcher import SessionWatcher
 
-        return SessionWatcher(self.workspace.sessions_dir, poll=self.poll).changes()
+        # The watcher shares the store's parse cache: a changed file is parsed once, by whoever
+        # looks first, and the history listing that follows reuses it.
+        watcher = SessionWatcher(
+            self.workspace.sessions_dir, poll=self.poll, cache=self.store.cache
+        )
+        return watcher.changes()
 
     def tail(self, session_id: str, *, from_start: bool = True) -> AsyncIterator[ProgressEvent]:
         """A session's progress events, following the file as the worker appends to it."""

@@ -150,6 +150,18 @@ class ProgressWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._end_partial_line()
+
+    def _end_partial_line(self) -> None:
+        # A worker killed mid-write leaves a partial last line; the next writer (a resume) ends
+        # it so that its own first event starts on a line of its own.
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(size - 1)
+            if handle.read(1) != b"\n":
+                os.write(self._fd, b"\n")
 
     def write(self, event: ProgressEvent) -> None:
         """Append one event."""

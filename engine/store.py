@@ -180,6 +180,132 @@ def read_metadata(path: Path) -> TrainingMetadata:
     return parse_metadata_bytes(path, raw)
 
 
+StatKey = tuple[int, int, int]
+"""(mtime_ns, size, inode): a file whose key is unchanged is not read again."""
+
+
+@dataclass(frozen=True)
+class CachedSession:
+    """One session file as last read: its parsed document, or why it could not be read."""
+
+    path: Path
+    mtime_ns: int
+    size: int
+    inode: int
+    metadata: TrainingMetadata | None
+    error: str | None = None
+    """Why the file is unreadable (reported, never raised); None when ``metadata`` is set."""
+
+    @property
+    def key(self) -> StatKey:
+        return (self.mtime_ns, self.size, self.inode)
+
+    @property
+    def mtime(self) -> float:
+        """Modification time in seconds since the epoch."""
+        return self.mtime_ns / 1e9
+
+    @property
+    def session_id(self) -> str | None:
+        return self.metadata.session_id if self.metadata is not None else None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        pass
+    # A dangling link or an entry that cannot be stat'ed is still a session file, reported with
+    # read_metadata's reason; only a path that is gone returns None.
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _key(st: os.stat_result) -> StatKey:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class SessionCache:
+    """Parsed session files by path, re-read only when their (mtime, size, inode) changes.
+
+    Methods block (stat, read, parse): call them from a thread, not the event loop. They may be
+    called from several threads; two lookups of the same changed file may both parse it.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Path, CachedSession] = {}
+        self.parses = 0
+        """Files parsed so far (what the cache saves is visible in tests and benchmarks)."""
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._entries
+
+    def get(self, path: Path) -> CachedSession | None:
+        """The file's current content, parsed only if it changed since the last call.
+
+        Returns None when the file does not exist (and forgets it).
+        """
+        st = _stat(path)
+        if st is None:
+            self._entries.pop(path, None)
+            return None
+        key = _key(st)
+        cached = self._entries.get(path)
+        if cached is not None and cached.key == key:
+            return cached
+        # The key is taken before reading: if the file changes while it is read, the next event
+        # finds a newer key and reads it again, so the cache never keeps stale content.
+        self.parses += 1
+        try:
+            entry = CachedSession(path, *key, metadata=read_metadata(path))
+        except MetadataError as exc:
+            entry = CachedSession(path, *key, metadata=None, error=exc.reason)
+        self._entries[path] = entry
+        return entry
+
+    def scan(self, directory: Path, limit: int | None = None) -> list[CachedSession]:
+        """The ``limit`` newest session files of ``directory`` (all when None), newest first.
+
+        Files are ordered by their stat values first, so only the returned ones are read, and
+        unchanged ones are not read again.
+        """
+        newest = sorted(
+            scan_keys(directory).items(),
+            key=lambda item: (item[1][0], os.path.basename(item[0])),
+            reverse=True,
+        )
+        chosen = newest if limit is None else newest[:limit]
+        return [entry for path, _ in chosen if (entry := self.get(Path(path))) is not None]
+
+
+def scan_keys(directory: Path) -> dict[str, StatKey]:
+    """Stat values of every session file of ``directory``, by path (no file is opened).
+
+    Keyed by ``str``: building 10,000 Path objects would cost more than the 10,000 stat calls.
+    """
+    keys: dict[str, StatKey] = {}
+    try:
+        entries = os.scandir(directory)
+    except FileNotFoundError:
+        return keys
+    with entries:
+        for entry in entries:
+            if not is_session_candidate(entry.name):
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                # A dangling link is still a session file, reported as unreadable.
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+            keys[entry.path] = _key(st)
+    return keys
+
+
 @dataclass(frozen=True)
 class SessionRecord:
     """A readable session file."""
@@ -214,20 +340,13 @@ class Listing:
     directory_exists: bool = True
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A candidate file and the stat values the listing sorts by."""
-
-    path: Path
-    mtime_ns: int
-    size: int
-
-
 class SessionStore:
     """Reads and writes the metadata files of one workspace."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, cache: SessionCache | None = None) -> None:
         self.workspace = workspace
+        self.cache = cache if cache is not None else SessionCache()
+        """Parsed files by path and stat values; shared with the watcher."""
 
     @property
     def directory(self) -> Path:
@@ -235,43 +354,30 @@ class SessionStore:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def candidates(self) -> list[Candidate]:
-        """Every candidate file, newest first by modification time (then by name)."""
-        found: list[Candidate] = []
-        try:
-            entries = os.scandir(self.directory)
-        except FileNotFoundError:
-            return []
-        with entries:
-            for entry in entries:
-                if not is_session_candidate(entry.name):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                found.append(Candidate(Path(entry.path), st.st_mtime_ns, st.st_size))
-        found.sort(key=lambda c: (c.mtime_ns, c.path.name), reverse=True)
-        return found
+    def candidate_paths(self) -> list[Path]:
+        """Every candidate file, newest first by modification time (then by name); none read."""
+        keys = scan_keys(self.directory)
+        ordered = sorted(keys, key=lambda p: (keys[p][0], os.path.basename(p)), reverse=True)
+        return [Path(p) for p in ordered]
 
     def list(self, limit: int | None = DEFAULT_LIMIT) -> Listing:
         """The ``limit`` most recent candidates (all when None), parsed.
 
-        Only the returned files are parsed, so listing 20 of 10,000 files parses 20.
+        Only the returned files are parsed, and through the cache: a file unchanged since the
+        last listing (same mtime, size and inode) is not parsed again.
         """
         if not self.directory.is_dir():
             return Listing(directory_exists=False)
-        candidates = self.candidates()
-        chosen = candidates if limit is None else candidates[:limit]
-        listing = Listing(total_files=len(candidates))
-        for candidate in chosen:
-            mtime = candidate.mtime_ns / 1e9
-            try:
-                metadata = read_metadata(candidate.path)
-            except MetadataError as exc:
-                listing.unreadable.append(UnreadableFile(candidate.path, exc.reason, mtime))
-                continue
-            listing.records.append(SessionRecord(candidate.path, metadata, mtime, candidate.size))
+        listing = Listing(total_files=len(scan_keys(self.directory)))
+        for entry in self.cache.scan(self.directory, limit):
+            if entry.metadata is None:
+                listing.unreadable.append(
+                    UnreadableFile(entry.path, entry.error or "unreadable", entry.mtime)
+                )
+            else:
+                listing.records.append(
+                    SessionRecord(entry.path, entry.metadata, entry.mtime, entry.size)
+                )
         return listing
 
     def load(self, path: Path) -> TrainingMetadata:
@@ -323,19 +429,19 @@ class SessionStore:
             with contextlib.suppress(MetadataError):
                 if guess.is_file() and read_metadata(guess).session_id == session_id:
                     return guess
-        for candidate in self.candidates():
-            with contextlib.suppress(MetadataError):
-                if read_metadata(candidate.path).session_id == session_id:
-                    return candidate.path
+        for path in self.candidate_paths():
+            entry = self.cache.get(path)
+            if entry is not None and entry.session_id == session_id:
+                return path
         return None
 
     def existing_session_ids(self) -> set[str]:
         """Session ids of every readable file (a full scan; used when minting ids)."""
-        ids: set[str] = set()
-        for candidate in self.candidates():
-            with contextlib.suppress(MetadataError):
-                ids.add(read_metadata(candidate.path).session_id)
-        return ids
+        return {
+            entry.session_id
+            for path in self.candidate_paths()
+            if (entry := self.cache.get(path)) is not None and entry.session_id is not None
+        }
 
     # -- writing --------------------------------------------------------------------------------
 

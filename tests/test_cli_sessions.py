@@ -203,6 +203,7 @@ def test_sessions_filter_searches_all_sessions_and_keeps_history_numbers(
     assert [(r["index"], r["dataset"]) for r in rows] == [(3, "multilabel_data.jsonl")]
     assert main(["sessions", "--filter", "status:pending", "--limit", "1", *ws]) == 0
     out = capsys.readouterr().out
-    assert "filter: status:pending" in out and "training_data.jsonl" in out
+    assert "Previous Training Sessions (filter: status:pending)" in out
+    assert "⏸ pending" in out and "completed" not in out
     assert main(["sessions", "--filter", "colour:red", *ws]) == 2
     assert "colour" in capsys.readouterr().err

@@ -108,7 +108,9 @@ def run_sessions(args: argparse.Namespace) -> int:
         console.print(f"No training sessions found in {engine.workspace.sessions_dir}.")
     for unreadable in history.unreadable:
         console.print(Text(f"unreadable: {unreadable.path.name}: {unreadable.error}", style="red"))
-    if history.total_files > len(history.sessions) + len(history.unreadable):
+    if session_filter is None and history.total_files > len(history.sessions) + len(
+        history.unreadable
+    ):
         console.print(f"{history.total_files} files in all; `--all` lists every one.")
     return 0
 
