@@ -1,0 +1,356 @@
+"""Reading a dataset file into a pandas DataFrame: format by extension, checked against the content.
+
+pandas does the parsing. What this module adds is what pandas leaves to the caller: choosing the
+format when the extension lies, the text encoding (UTF-8, UTF-8 with BOM, then a Windows-1252 /
+Latin-1 fallback that is always reported), the delimiter, and refusing files that are not tables
+(binary data, a 50 MB line, an empty file, a header without rows) with a one-line error instead
+of a parser traceback or a silently wrong frame.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from engine.errors import BadInputError
+
+#: Extension -> format. Unknown extensions (``.txt``, none) are decided by the content alone.
+EXTENSION_FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+TEXT_FORMATS = frozenset({"csv", "tsv", "json", "jsonl"})
+#: A line longer than this is not a row of a table: it is minified JSON, a dump, or binary data.
+#: Real texts to classify are far shorter; without the limit pandas would take a 50 MB line for a
+#: header and report "no data rows", which names the wrong problem.
+MAX_LINE_BYTES = 10 * 1024 * 1024
+SNIFF_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
+DELIMITERS = {",": "csv", "\t": "tsv", ";": "csv", "|": "csv"}
+FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+
+
+@dataclass
+class TableRead:
+    """A file read into a frame, and how it was read."""
+
+    frame: pd.DataFrame
+    format: str
+    """csv, tsv, json, jsonl, xlsx or parquet (what the content is, whatever the extension)."""
+    encoding: str | None
+    """Text encoding used (None for binary formats)."""
+    sheet: str | None
+    """Excel sheet read (None for other formats)."""
+    warnings: list[str] = field(default_factory=list)
+    """Things the user should know: encoding fallback, sheet chosen, extension not matching."""
+
+
+@dataclass
+class _TextScan:
+    encoding: str
+    warning: str | None
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> TableRead:
+    """Read a CSV, TSV, JSON (array of records), JSONL, Excel or Parquet file.
+
+    Column names are stripped of surrounding spaces and made strings; cells keep their values
+    (delimited text is read as strings, so that ``007`` and ``1.0`` reach the caller unchanged).
+
+    Returns:
+        The frame with its format, encoding, sheet and warnings.
+
+    Raises:
+        BadInputError: the path is missing or a directory, the file is empty, binary, not
+            parseable as its format, has a header but no rows, or names an unknown sheet.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BadInputError(f"dataset {path} does not exist; check the path")
+    if path.is_dir():
+        raise BadInputError(f"dataset {path} is a directory; give the path of a data file in it")
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInputError(f"dataset {path} is empty (0 bytes); export the data again")
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    fmt, notices = _choose_format(path, head)
+    if sheet is not None and fmt != "xlsx":
+        raise BadInputError(f"--sheet applies to Excel workbooks; {path.name} is {fmt.upper()}")
+    encoding: str | None = None
+    chosen_sheet: str | None = None
+    if fmt in TEXT_FORMATS:
+        scan = _scan_text(path, head, check_lines=fmt != "json")
+        encoding = scan.encoding
+        if scan.warning:
+            notices.append(scan.warning)
+        frame = _read_text(path, fmt, encoding, head)
+    elif fmt == "xlsx":
+        frame, chosen_sheet, sheet_warning = _read_excel(path, sheet)
+        if sheet_warning:
+            notices.append(sheet_warning)
+    else:
+        frame = _read_parquet(path)
+    frame.columns = pd.Index([str(column).strip() for column in frame.columns])
+    if len(frame) == 0:
+        header = f"a header ({', '.join(frame.columns)}) but " if len(frame.columns) else ""
+        raise BadInputError(f"dataset {path} has {header}no data rows; add rows to it")
+    if len(frame.columns) == 0:
+        raise BadInputError(f"dataset {path} has no columns; export it with a header row")
+    return TableRead(
+        frame=frame, format=fmt, encoding=encoding, sheet=chosen_sheet, warnings=notices
+    )
+
+
+def _choose_format(path: Path, head: bytes) -> tuple[str, list[str]]:
+    """The format the content has; a warning when the extension said otherwise."""
+    by_extension = EXTENSION_FORMATS.get(path.suffix.lower())
+    if path.suffix.lower() == ".xls":
+        raise BadInputError(
+            f"{path.name} is an old Excel 97 (.xls) workbook; save it as .xlsx or CSV"
+        )
+    by_content = _sniff_format(path, head)
+    if by_extension is None or _family(by_extension) == _family(by_content):
+        # Within delimited text the content decides (a .csv holding tabs is read as TSV) silently:
+        # the extension only names the family.
+        chosen = by_content if by_extension in (None, "csv", "tsv") else by_extension
+        return chosen, []
+    warning = (
+        f"{path.name} has a .{path.suffix.lstrip('.')} extension but its content is "
+        f"{by_content.upper()}; read it as {by_content.upper()}"
+    )
+    return by_content, [warning]
+
+
+def _family(fmt: str) -> str:
+    return "delimited" if fmt in ("csv", "tsv") else fmt
+
+
+def _sniff_format(path: Path, head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise BadInputError(f"{path.name} is encoded in UTF-16; save it as UTF-8")
+    if _looks_binary(head):
+        raise BadInputError(
+            f"{path.name} looks like binary data, not a table; give a CSV, TSV, JSON, JSONL, "
+            "Excel (.xlsx) or Parquet file"
+        )
+    text = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if not text:
+        raise BadInputError(f"dataset {path} holds only blank space; export the data again")
+    if text.startswith(b"["):
+        return "json"
+    if text.startswith(b"{"):
+        return "jsonl"
+    return "tsv" if _sniff_delimiter(_first_line(head)) == "\t" else "csv"
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or more than 1% control characters, do not occur in text files."""
+    if b"\x00" in head:
+        return True
+    controls = sum(head.count(bytes([code])) for code in range(32) if code not in (9, 10, 12, 13))
+    return controls > len(head) / 100
+
+
+def _first_line(head: bytes) -> str:
+    line = head.removeprefix(codecs.BOM_UTF8).lstrip(b"\r\n").split(b"\n", 1)[0]
+    return line.decode("latin-1")
+
+
+def _sniff_delimiter(header: str) -> str:
+    """The delimiter that occurs most often in the header line (a comma when none does).
+
+    csv.Sniffer was tried first and rejected: on a header line alone it often picks a letter.
+    """
+    counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
+    best = max(counts, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+def _scan_text(path: Path, head: bytes, *, check_lines: bool) -> _TextScan:
+    """One streaming pass: is the file valid UTF-8, and is every line of a sane length."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8_error: UnicodeDecodeError | None = None
+    since_newline = 0
+    lines = 0
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            if utf8_error is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    utf8_error = exc
+                    utf8_error.start += offset
+            offset += len(chunk)
+            last_newline = chunk.rfind(b"\n")
+            if last_newline < 0:
+                since_newline += len(chunk)
+            else:
+                lines += chunk.count(b"\n")
+                since_newline = len(chunk) - last_newline - 1
+            if check_lines and since_newline > MAX_LINE_BYTES:
+                raise BadInputError(
+                    f"line {lines + 1} of {path.name} is longer than "
+                    f"{MAX_LINE_BYTES // (1024 * 1024)} MB: this is not a table of texts "
+                    "(minified JSON? binary data?); give one record per line"
+                )
+    if utf8_error is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            utf8_error = exc
+    if utf8_error is None:
+        return _TextScan("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", None)
+    raw = path.read_bytes()
+    for encoding in FALLBACK_ENCODINGS:
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return _TextScan(
+            encoding,
+            f"{path.name} is not valid UTF-8 (byte {utf8_error.start}); read it as {encoding} "
+            "(Windows/Latin-1): check accented characters, or save the file as UTF-8",
+        )
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _read_text(path: Path, fmt: str, encoding: str, head: bytes) -> pd.DataFrame:
+    try:
+        if fmt in ("csv", "tsv"):
+            delimiter = _sniff_delimiter(_first_line(head))
+            quoting: Literal[0, 3] = (
+                csv.QUOTE_MINIMAL if fmt == "csv" else _tsv_quoting(head, encoding)
+            )
+            # Everything as strings: type inference would turn label "007" into 7 and a column
+            # of 0/1 with one gap into floats. Only truly empty cells are missing values
+            # (pandas' default would also turn the text "NA" or "null" into a missing value).
+            with warnings.catch_warnings():
+                # Rows longer than the header: pandas would silently make the extra leading
+                # fields an index (or, with index_col=False, drop the extra ones with a warning).
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    path,
+                    sep=delimiter,
+                    encoding=encoding,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[""],
+                    quoting=quoting,
+                    skip_blank_lines=True,
+                    index_col=False,
+                )
+        lines = fmt == "jsonl"
+        frame = pd.read_json(path, lines=lines, encoding=encoding, dtype=False)
+    except pd.errors.EmptyDataError as exc:
+        raise BadInputError(f"dataset {path} has no data; export it again") from exc
+    except pd.errors.ParserWarning as exc:
+        raise BadInputError(
+            f"cannot read {path.name} as {fmt.upper()}: rows have more fields than the header; "
+            "quote texts that contain the delimiter, or check the delimiter"
+        ) from exc
+    except (ValueError, pd.errors.ParserError, csv.Error, UnicodeDecodeError) as exc:
+        raise BadInputError(
+            f"cannot read {path.name} as {fmt.upper()}: {_first_message_line(exc)}; "
+            "check that every row has the same columns"
+        ) from exc
+    if fmt == "json" and not _records_array(path, encoding):
+        raise BadInputError(
+            f"{path.name} is JSON but not an array of records; write it as "
+            '[{"text": ..., "label": ...}, ...] or as JSON Lines'
+        )
+    return frame
+
+
+def _tsv_quoting(head: bytes, encoding: str) -> Literal[0, 3]:
+    """TSV files are usually written without quoting, with raw quotes inside texts.
+
+    Reading those with CSV quoting silently merges lines (a quote opens a field that ends at the
+    next quote, many rows later). Quoting is used only when every field that starts with a quote
+    in the first lines also ends with one, as a quoting writer (pandas, Excel) produces.
+    """
+    sample = head.decode(encoding, errors="replace").splitlines()[:-1] or [
+        head.decode(encoding, errors="replace")
+    ]
+    fields = [cell for line in sample for cell in line.split("\t")]
+    quoted = [cell for cell in fields if cell.startswith('"')]
+    if quoted and all(len(cell) >= 2 and cell.endswith('"') for cell in quoted):
+        return csv.QUOTE_MINIMAL
+    return csv.QUOTE_NONE
+
+
+def _records_array(path: Path, encoding: str) -> bool:
+    """Whether the JSON document's first element is an object (a record)."""
+    with path.open(encoding=encoding) as handle:
+        start = handle.read(SNIFF_BYTES).lstrip()
+    if not start.startswith("["):
+        return False
+    rest = start[1:].lstrip()
+    return rest.startswith("{") or rest.startswith("]")
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str, str | None]:
+    try:
+        workbook = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:
+        # openpyxl raises zipfile, KeyError and its own errors for damaged workbooks alike.
+        raise BadInputError(
+            f"cannot open {path.name} as an Excel workbook: {_first_message_line(exc)}"
+        ) from exc
+    with workbook:
+        names = [str(name) for name in workbook.sheet_names]
+        warning = None
+        if sheet is None:
+            if not names:
+                raise BadInputError(f"workbook {path.name} has no sheets")
+            sheet = names[0]
+            if len(names) > 1:
+                warning = (
+                    f"{path.name} has {len(names)} sheets ({', '.join(names)}); read the first, "
+                    f"{sheet!r}; choose another with --sheet"
+                )
+        elif sheet not in names:
+            raise BadInputError(
+                f"workbook {path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}"
+            )
+        frame = pd.read_excel(workbook, sheet_name=sheet)
+    if not isinstance(frame, pd.DataFrame):  # pragma: no cover - one sheet name gives one frame
+        raise BadInputError(f"cannot read sheet {sheet!r} of {path.name}")
+    return frame, sheet, warning
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:
+        # pyarrow raises ArrowInvalid, OSError and others for files that are not Parquet.
+        raise BadInputError(
+            f"cannot read {path.name} as Parquet: {_first_message_line(exc)}"
+        ) from exc
+
+
+def _first_message_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+__all__ = ["TableRead", "read_table"]

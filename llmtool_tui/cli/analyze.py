@@ -1,0 +1,199 @@
+"""Headless ``analyze`` command: analyse a dataset file and print what the metadata will hold."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from engine.analysis import DatasetAnalysis
+
+#: Languages listed by name in the summary; the long tail of misdetections is summed up.
+SHOWN_LANGUAGES = 5
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add the command to the parser."""
+    parser = subparsers.add_parser(
+        "analyze",
+        parents=[common],
+        help="analyse a dataset: columns, labels, languages, token lengths, recommended models",
+    )
+    parser.add_argument(
+        "dataset",
+        metavar="DATASET",
+        type=Path,
+        help="CSV, TSV, JSON, JSONL, Excel (.xlsx) or Parquet file",
+    )
+    parser.add_argument("--text-column", metavar="C", help="column holding the texts")
+    parser.add_argument(
+        "--label-column",
+        metavar="L",
+        nargs="+",
+        action="extend",
+        dest="label_columns",
+        help="label column, or several 0/1 indicator columns (multi-label)",
+    )
+    parser.add_argument(
+        "--language-column",
+        metavar="C",
+        help="column holding each text's language (overrides detection)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="M",
+        help="model to train (hub id or local directory): tokens are counted "
+        "with its tokenizer when it is available offline",
+    )
+    parser.add_argument("--sheet", metavar="S", help="Excel sheet (default: the first)")
+    parser.add_argument(
+        "--drop-rare-classes",
+        action="store_true",
+        help="drop classes with fewer than 2 examples instead of failing",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the dataset_config, language_config and text_analysis sections as JSON",
+    )
+    parser.set_defaults(handler=run_analyze)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """``llmtool-tui analyze``."""
+    # Imported here: pandas and the analysis are not needed to build the parser.
+    from engine.analysis import analyze_dataset
+
+    analysis = analyze_dataset(
+        args.dataset,
+        text_column=args.text_column,
+        label_columns=args.label_columns,
+        language_column=args.language_column,
+        model=args.model,
+        sheet=args.sheet,
+        drop_rare_classes=args.drop_rare_classes,
+    )
+    if args.json:
+        for warning in analysis.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        json.dump(analysis.sections(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print_summary(analysis, Console(highlight=False))
+    return 0
+
+
+def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
+    """The readable summary of an analysis."""
+    dataset = analysis.dataset_config
+    languages = analysis.language_config
+    text = analysis.text_analysis
+    stats = text.text_length_stats
+
+    overview = Table.grid(padding=(0, 2))
+    overview.add_column(style="bold")
+    overview.add_column()
+
+    def row(name: str, value: object) -> None:
+        overview.add_row(name, Text(str(value)))
+
+    row("File", dataset.primary_file)
+    row(
+        "Format",
+        ", ".join(
+            filter(
+                None, [dataset.format, dataset.encoding, dataset.sheet and f"sheet {dataset.sheet}"]
+            )
+        ),
+    )
+    dropped = ", ".join(f"{count} {reason}" for reason, count in dataset.rows_dropped.items())
+    row(
+        "Rows",
+        f"{dataset.rows_read} read, {dataset.total_samples} kept"
+        + (f" (dropped: {dropped})" if dropped else "")
+        + f", {dataset.duplicates} duplicated texts",
+    )
+    row("Text column", dataset.text_column)
+    label_where = (
+        ", ".join(dataset.label_columns) if dataset.label_columns else dataset.label_column
+    )
+    delimiter = f", delimiter {dataset.label_delimiter!r}" if dataset.label_delimiter else ""
+    row(
+        "Labels",
+        f"{label_where} ({dataset.label_layout}{delimiter}): {dataset.strategy}, "
+        f"{dataset.num_categories} classes",
+    )
+    if dataset.dropped_rare_classes:
+        row("Dropped classes", ", ".join(dataset.dropped_rare_classes))
+    split = dataset.split
+    row(
+        "Split",
+        f"train {split.train_size}, validation {split.validation_size}, "
+        f"test {split.test_size} (seed {split.seed}"
+        f"{', stratified' if split.stratified else ''})",
+    )
+    counted = list(languages.language_distribution.items())
+    distribution = ", ".join(f"{code} {count}" for code, count in counted[:SHOWN_LANGUAGES])
+    if len(counted) > SHOWN_LANGUAGES:
+        rest = sum(count for _, count in counted[SHOWN_LANGUAGES:])
+        distribution += f", {len(counted) - SHOWN_LANGUAGES} others {rest}"
+    row(
+        "Languages",
+        f"{', '.join(languages.confirmed_languages) or 'unknown'} "
+        f"({distribution or 'none detected'}; {languages.detection_method}, "
+        f"{languages.detection_sample_size} texts)",
+    )
+    mapping = ", ".join(
+        f"{code} -> {model}" for code, model in languages.language_model_mapping.items()
+    )
+    row("Model strategy", languages.model_strategy + (f" ({mapping})" if mapping else ""))
+    counted_with = f"exact, tokenizer of {text.tokenizer}" if text.exact else text.tokenizer
+    row(
+        "Tokens",
+        f"mean {stats.token_mean}, median {stats.token_median}, p95 {stats.token_p95}, "
+        f"max {stats.token_max} ({counted_with})",
+    )
+    share = text.long_document_share or 0.0
+    row(
+        "Long documents",
+        f"{share:.1%} of texts exceed the model's maximum; "
+        + (
+            "a long-document model is needed"
+            if text.requires_long_document_model
+            else "no long-document model needed"
+        ),
+    )
+    console.print(overview)
+
+    classes = Table(title="Classes", title_justify="left")
+    classes.add_column("Label", overflow="fold")
+    classes.add_column("Texts", justify="right")
+    classes.add_column("Share", justify="right")
+    total = sum(dataset.category_distribution.values()) or 1
+    for label, count in dataset.category_distribution.items():
+        classes.add_row(Text(label), f"{count:,}", f"{count / total:.1%}")
+    console.print(classes)
+
+    models = Table(title="Recommended models", title_justify="left")
+    for column in ("Model", "Languages", "Max tokens", "Size", "Offline", "Notes"):
+        models.add_column(column, overflow="fold")
+    for recommendation in analysis.recommendations:
+        info = recommendation.model
+        models.add_row(
+            Text(info.model_id),
+            "any" if info.multilingual else ", ".join(info.languages),
+            f"{info.max_tokens:,}",
+            info.size,
+            "yes" if recommendation.offline else "no (needs a download)",
+            Text(info.description),
+        )
+    console.print(models)
+    for warning in analysis.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
