@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.details import detail_rows
+from engine.errors import BadInputError, DatasetMissingError
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
 from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
@@ -280,12 +281,13 @@ class Engine:
     def resume(self, path: Path, *, force: bool = False) -> LaunchedSession:
         """Continue an incomplete session from its newest complete checkpoint.
 
-        Raises BadInputError with the reason when it cannot be resumed.
+        Raises DatasetMissingError when the dataset moved, BadInputError with the reason when
+        the session cannot be resumed otherwise.
         """
-        from engine.errors import BadInputError
         from engine.training.resumability import assess_resume
 
         metadata = self.store.load(path)
+        _check_dataset_present(metadata)
         if check_liveness(metadata, this_host=self.host).status_to_show in ("running", "stale"):
             raise BadInputError(
                 f"session {metadata.session_id} is running; stop it first (`llmtool-tui stop`)"
@@ -302,6 +304,8 @@ class Engine:
         from engine.training.sessions import create_session, relaunch_metadata
 
         source = self.store.load(path)
+        if dataset is None:
+            _check_dataset_present(source)
         metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
         new_path = create_session(self.store, metadata, save=True)
         metadata = self.store.load(new_path)
@@ -326,6 +330,33 @@ class Engine:
 
         return self.store.update(path, apply)
 
+    def locate_dataset(self, path: Path, new_dataset: Path) -> TrainingMetadata:
+        """Point a session at its dataset's new location, after checking it is the same file.
+
+        The new file's fingerprint (sha256 and size) must match the recorded one; a session
+        without a fingerprint accepts any readable file. The path is saved under the file lock.
+        Raises BadInputError when the file is missing or differs.
+        """
+        from engine.analysis.fingerprint import fingerprint_file
+
+        new_dataset = new_dataset.expanduser().resolve()
+        if not new_dataset.is_file():
+            raise BadInputError(f"{new_dataset} is not a file; give the dataset's new path")
+        recorded = self.store.load(path).dataset_config.fingerprint
+        if recorded is not None:
+            found = fingerprint_file(new_dataset)
+            if (found.sha256, found.size_bytes) != (recorded.sha256, recorded.size_bytes):
+                raise BadInputError(
+                    f"{new_dataset.name} is not the session's dataset (sha256 or size differ:"
+                    f" {found.size_bytes:,} bytes vs {recorded.size_bytes:,} recorded); pick the"
+                    " original file, or relaunch with --dataset to train on new data"
+                )
+
+        def point_to_new_file(metadata: TrainingMetadata) -> None:
+            metadata.dataset_config.primary_file = str(new_dataset)
+
+        return self.store.update(path, point_to_new_file)
+
     def running_sessions(self) -> list[SessionSummary]:
         """Sessions running now (all files, live status): the app warns before quitting."""
         return [s for s in self.history(limit=None).sessions if s.status == "running"]
@@ -333,6 +364,13 @@ class Engine:
     async def arun(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run any blocking facade method in a thread."""
         return await asyncio.to_thread(method, *args, **kwargs)
+
+
+def _check_dataset_present(metadata: TrainingMetadata) -> None:
+    """Raise DatasetMissingError when the recorded dataset file is gone."""
+    recorded = metadata.dataset_config.primary_file
+    if recorded and not Path(recorded).expanduser().is_file():
+        raise DatasetMissingError(metadata.session_id, recorded)
 
 
 def default_engine(

@@ -70,6 +70,12 @@ class SessionSummary:
     status: str
     best_f1: float | None
     mtime: float
+    step: int | None = None
+    """Progress of a running session: steps done of ``max_steps`` for the current model."""
+    max_steps: int | None = None
+    current_model_index: int | None = None
+    """1-based position of the model being trained among ``models_total``."""
+    models_total: int | None = None
 
     @classmethod
     def from_record(
@@ -88,6 +94,10 @@ class SessionSummary:
             status=status or metadata.status,
             best_f1=metadata.execution_status.best_f1,
             mtime=record.mtime,
+            step=metadata.execution_status.step,
+            max_steps=metadata.execution_status.max_steps,
+            current_model_index=metadata.execution_status.current_model_index,
+            models_total=metadata.execution_status.models_total,
         )
 
     def to_json(self) -> dict[str, Any]:

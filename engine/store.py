@@ -265,14 +265,22 @@ class SessionCache:
         self._entries[path] = entry
         return entry
 
-    def scan(self, directory: Path, limit: int | None = None) -> list[CachedSession]:
+    def scan(
+        self,
+        directory: Path,
+        limit: int | None = None,
+        keys: dict[str, StatKey] | None = None,
+    ) -> list[CachedSession]:
         """The ``limit`` newest session files of ``directory`` (all when None), newest first.
 
         Files are ordered by their stat values first, so only the returned ones are read, and
-        unchanged ones are not read again.
+        unchanged ones are not read again. ``keys`` is a ``scan_keys`` result the caller already
+        has (one directory scan instead of two).
         """
+        if keys is None:
+            keys = scan_keys(directory)
         newest = sorted(
-            scan_keys(directory).items(),
+            keys.items(),
             key=lambda item: (item[1][0], os.path.basename(item[0])),
             reverse=True,
         )
@@ -368,8 +376,9 @@ class SessionStore:
         """
         if not self.directory.is_dir():
             return Listing(directory_exists=False)
-        listing = Listing(total_files=len(scan_keys(self.directory)))
-        for entry in self.cache.scan(self.directory, limit):
+        keys = scan_keys(self.directory)
+        listing = Listing(total_files=len(keys))
+        for entry in self.cache.scan(self.directory, limit, keys):
             if entry.metadata is None:
                 listing.unreadable.append(
                     UnreadableFile(entry.path, entry.error or "unreadable", entry.mtime)

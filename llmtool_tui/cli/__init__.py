@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from engine.errors import BadInputError, OperationError
 from engine.store import MetadataError, SessionNotFoundError, StoreError
@@ -100,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if handler is None:
             from llmtool_tui.app import run_app
+
+            if workspace is not None and not Path(workspace).expanduser().is_dir():
+                raise BadInputError(
+                    f"workspace {workspace} does not exist; create it or pass an existing"
+                    " --workspace"
+                )
 
             return run_app(workspace=workspace, poll=getattr(args, "poll", False))
         return int(handler(args) or 0)

@@ -1,0 +1,294 @@
+"""The Training Studio app: the options menu, the live history, session details and live views.
+
+One factory, ``make_app``, builds the app for the CLI, the tests and the screenshots, with its
+dependencies (the engine, the clock) injected. The app routes between screens: screens post the
+messages of ``llmtool_tui.messages`` and the app decides what comes next, runs the engine's
+actions in threads, and asks before anything that cannot be taken back at once.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from engine.errors import BadInputError, DatasetMissingError, OperationError
+from engine.facade import Engine, LaunchedSession, default_engine
+from engine.store import MetadataError, StoreError
+from engine.watcher import SessionChanges
+from llmtool_tui.commands import SessionCommands
+from llmtool_tui.dialogs.confirm import ConfirmDialog
+from llmtool_tui.dialogs.locate_dataset import LocateDatasetDialog
+from llmtool_tui.dialogs.message import MessageDialog
+from llmtool_tui.messages import (
+    LiveViewRequested,
+    RelaunchRequested,
+    ResumeRequested,
+    SessionChosen,
+    SessionLaunched,
+    StopRequested,
+)
+from llmtool_tui.screens import (
+    DetailScreen,
+    HelpScreen,
+    HistoryScreen,
+    MonitorScreen,
+    OptionsScreen,
+)
+from llmtool_tui.screens.help import screen_keys
+from llmtool_tui.widgets.progress_panel import Clock
+
+#: Errors of the engine that are the user's to act on: shown as they are, never as a traceback.
+USER_ERRORS = (BadInputError, OperationError, MetadataError, StoreError)
+
+
+def utc_clock() -> datetime:
+    """The real clock (tests and screenshots inject a frozen one)."""
+    return datetime.now(UTC)
+
+
+class StudioApp(App[None]):
+    """llmtool-tui's Training Studio."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "llmtool-tui"
+    SUB_TITLE = "Training Studio"
+    COMMANDS = App.COMMANDS | {SessionCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_clock, watch: bool = True) -> None:
+        super().__init__()
+        self.engine = engine
+        self.clock = clock
+        self.watch_sessions = watch
+        self.sessions_changed: Signal[SessionChanges] = Signal(self, "sessions_changed")
+        """Published with each batch of changes of ``logs/training_sessions/``."""
+
+    def get_default_screen(self) -> Screen[None]:
+        return OptionsScreen()
+
+    def on_mount(self) -> None:
+        if self.watch_sessions:
+            self._watch()
+
+    @work(group="session-watcher", exit_on_error=False)
+    async def _watch(self) -> None:
+        # One watcher for the whole app, in its own group: the screens subscribe to the signal.
+        async for changes in self.engine.watch():
+            self.sessions_changed.publish(changes)
+
+    @on(Worker.StateChanged)
+    def _report_worker_error(self, event: Worker.StateChanged) -> None:
+        """The one place a failed background job is reported (they never end the app)."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "session-watcher":
+            self.notify(
+                f"Live updates stopped: {error}. Restart with --poll on a network filesystem.",
+                title="Watcher",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+        elif isinstance(error, USER_ERRORS):
+            self.notify(str(error), severity="error", timeout=15, markup=False)
+        else:
+            self.notify(
+                f"{type(error).__name__}: {error}",
+                title="Unexpected error",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def _screen_below(self) -> Screen[object] | None:
+        return self.screen_stack[-2] if len(self.screen_stack) > 1 else None
+
+    def action_open_history(self) -> None:
+        """Option 1: the history of previous sessions."""
+        self.push_screen(HistoryScreen(self.engine, self.sessions_changed))
+
+    def action_new_session(self) -> None:
+        """Option 2: the New Training Session wizard."""
+        # Placeholder until the wizard (llmtool_tui/screens/wizard.py) lands: replace this body.
+        self.push_screen(
+            MessageDialog(
+                "New Training Session (not in this build yet)",
+                "The New Training Session wizard is not part of this build yet. Meanwhile, start "
+                "a session from a shell:\n\n  llmtool-tui analyze DATASET\n"
+                "  llmtool-tui train DATASET\n\n"
+                "It appears in Resume/Relaunch Training as soon as it is saved.",
+            )
+        )
+
+    def action_help(self) -> None:
+        """Show the keys of the current screen."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(
+            HelpScreen(self.screen.sub_title or self.sub_title, screen_keys(self.screen))
+        )
+
+    def on_session_chosen(self, message: SessionChosen) -> None:
+        below = self._screen_below()
+        if isinstance(below, DetailScreen) and below.path == message.path:
+            self.pop_screen()
+        else:
+            self.push_screen(DetailScreen(self.engine, self.sessions_changed, message.path))
+
+    def on_live_view_requested(self, message: LiveViewRequested) -> None:
+        below = self._screen_below()
+        if isinstance(below, MonitorScreen) and below.path == message.path:
+            self.pop_screen()
+        else:
+            self._open_live_view(message.path, message.session_id)
+
+    def _open_live_view(self, path: Path, session_id: str) -> None:
+        self.push_screen(
+            MonitorScreen(self.engine, self.sessions_changed, path, session_id, self.clock)
+        )
+
+    def on_session_launched(self, message: SessionLaunched) -> None:
+        launched = message.launched
+        self.notify(f"Started {launched.session_id} (pid {launched.pid})", markup=False)
+        self._open_live_view(launched.metadata_path, launched.session_id)
+
+    # -- actions on sessions -----------------------------------------------------------------
+
+    def on_resume_requested(self, message: ResumeRequested) -> None:
+        self._launch("resume", message.path)
+
+    def on_relaunch_requested(self, message: RelaunchRequested) -> None:
+        if message.edits is not None:
+            self._launch("relaunch", message.path, message.edits.dataset, message.edits.overrides)
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._launch("relaunch", message.path)
+
+        self.push_screen(
+            ConfirmDialog(
+                "Relaunch training",
+                f"Start a new session with the parameters of {message.path.name}? "
+                "The original session is left as it is.",
+                confirm_label="Relaunch",
+                cancel_label="Cancel",
+            ),
+            confirmed,
+        )
+
+    @work(group="session-actions", exit_on_error=False)
+    async def _launch(
+        self,
+        how: Literal["resume", "relaunch"],
+        path: Path,
+        dataset: Path | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
+        engine = self.engine
+        try:
+            if how == "resume":
+                launched: LaunchedSession = await engine.arun(engine.resume, path)
+            else:
+                launched = await engine.arun(
+                    engine.relaunch, path, dataset=dataset, overrides=overrides
+                )
+        except DatasetMissingError as missing:
+
+            def located(metadata: object) -> None:
+                if metadata is not None:
+                    self._launch(how, path, None, overrides)
+
+            self.push_screen(LocateDatasetDialog(engine, path, missing.dataset), located)
+            return
+        self.post_message(SessionLaunched(launched))
+
+    def on_stop_requested(self, message: StopRequested) -> None:
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._stop(message.path)
+
+        self.push_screen(
+            ConfirmDialog(
+                "Stop training",
+                f"Stop {message.session_id}? The worker saves a checkpoint and the session is "
+                "marked interrupted: it can be resumed later.",
+                confirm_label="Stop",
+                cancel_label="Keep running",
+            ),
+            confirmed,
+        )
+
+    @work(group="session-actions", exit_on_error=False)
+    async def _stop(self, path: Path) -> None:
+        self.notify("Stopping… (the worker saves a checkpoint first)", markup=False)
+        report = await self.engine.arun(self.engine.stop, path)
+        self.notify(
+            report.message, severity="information" if report.stopped else "error", markup=False
+        )
+
+    # -- quitting ------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; when sessions are running, say they keep running and ask first."""
+        self._quit_after_check()
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def _quit_after_check(self) -> None:
+        running = await self.engine.arun(self.engine.running_sessions)
+        if not running:
+            self.exit()
+            return
+        names = ", ".join(summary.session_id for summary in running[:3])
+        more = f" and {len(running) - 3} more" if len(running) > 3 else ""
+        count = f"{len(running)} training session{'s are' if len(running) > 1 else ' is'}"
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog(
+                "Quit",
+                f"{count} running ({names}{more}). They keep running after you quit; open "
+                "llmtool-tui again to follow them.",
+                confirm_label="Quit",
+                cancel_label="Stay",
+            ),
+            confirmed,
+        )
+
+
+def make_app(engine: Engine, *, clock: Clock | None = None, watch: bool = True) -> StudioApp:
+    """The app over ``engine``: the one factory of the CLI, the tests and the screenshots.
+
+    Args:
+        engine: the facade of the workspace to show.
+        clock: the current time (aware); tests and screenshots pass a frozen one.
+        watch: follow ``logs/training_sessions/`` live (screenshots of a still workspace don't).
+
+    Returns:
+        The app, not yet running.
+    """
+    return StudioApp(engine, clock=clock or utc_clock, watch=watch)
+
+
+def run_app(workspace: str | os.PathLike[str] | None = None, *, poll: bool = False) -> int:
+    """Run the app in the terminal until the user quits; the exit code of the CLI."""
+    make_app(default_engine(workspace, poll=poll)).run()
+    return 0

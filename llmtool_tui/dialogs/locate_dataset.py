@@ -1,0 +1,94 @@
+"""The dataset was moved or deleted: say so, and let the user point to where it is now.
+
+The specification's "Failed to reconstruct bundle from metadata" case. The new path is given to
+``Engine.locate_dataset``, which checks the file's fingerprint against the recorded one before it
+saves the path into the session's metadata; a refusal is shown here and the user may try again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from engine.errors import BadInputError, OperationError
+from engine.facade import Engine
+from engine.schema import TrainingMetadata
+from engine.store import StoreError
+
+
+class LocateDatasetDialog(ModalScreen[TrainingMetadata | None]):
+    """Dismissed with the updated metadata once the new path is saved, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, engine: Engine, session_path: Path, recorded_dataset: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.session_path = session_path
+        self.recorded_dataset = recorded_dataset
+
+    def compose(self) -> ComposeResult:
+        body = Text()
+        body.append("Failed to reconstruct bundle from metadata: ", style="bold")
+        body.append(f"the dataset {self.recorded_dataset} was moved or deleted.\n")
+        body.append(
+            "Give its new location: the file's fingerprint is checked against the one "
+            "recorded before the path is saved into the session."
+        )
+        with Vertical(classes="dialog -wide"):
+            yield Label("Dataset not found", classes="dialog-title")
+            yield Static(body, classes="dialog-body")
+            yield Input(placeholder="/path/to/dataset.csv", id="locate-path")
+            yield Static(id="locate-error", classes="form-errors")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Use this file", variant="primary", id="locate")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._locate()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "locate":
+            self._locate()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Close without changing anything."""
+        self.dismiss(None)
+
+    def _locate(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if not value:
+            self._show_error("give the path of the dataset file")
+            return
+        self._save(Path(value).expanduser())
+
+    @work(group="locate-dataset", exclusive=True, exit_on_error=False)
+    async def _save(self, new_dataset: Path) -> None:
+        self._show_error("checking the file's fingerprint…", error=False)
+        try:
+            metadata: TrainingMetadata = await self.engine.arun(
+                self.engine.locate_dataset, self.session_path, new_dataset
+            )
+        except (BadInputError, OperationError, StoreError) as exc:
+            self._show_error(str(exc))
+            return
+        self.dismiss(metadata)
+
+    def _show_error(self, message: str, *, error: bool = True) -> None:
+        line = self.query_one("#locate-error", Static)
+        line.set_class(error, "-error")
+        line.update(Text(message))

@@ -1,0 +1,177 @@
+"""Relaunch with edits: the dataset path, model, epochs, batch size and learning rate.
+
+The form is checked before anything starts: numbers are validated as they are typed, the dataset
+path when the form is submitted. Only what was changed is returned, as the ``dataset`` and
+``overrides`` arguments of ``Engine.relaunch``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.validation import Function, Integer, Number, ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+
+from engine.schema import TrainingMetadata
+
+
+@dataclass(frozen=True)
+class RelaunchEdits:
+    """What to change for the new session."""
+
+    dataset: Path | None = None
+    """The new dataset file, or None to keep the recorded one."""
+    overrides: dict[str, str] = field(default_factory=dict)
+    """Changed hyperparameters by name (``model`` or ``models``, ``epochs``, ``batch_size``,
+    ``learning_rate``), as typed: the ``overrides`` of ``Engine.relaunch``."""
+
+
+class ExistingFile(Validator):
+    """The value names an existing file (``~`` expanded)."""
+
+    def validate(self, value: str) -> ValidationResult:
+        if not value.strip():
+            return self.failure("give the path of the dataset file")
+        path = Path(value.strip()).expanduser()
+        if path.is_dir():
+            return self.failure(f"{path} is a directory; give the path of a data file")
+        if not path.is_file():
+            return self.failure(f"{path} does not exist; check the path")
+        return self.success()
+
+
+#: (field name, label, validators, validate while typing). The dataset is only checked on
+#: submit: checking a path at every key press would stat the disk (or a network share) each time.
+FIELDS: tuple[tuple[str, str, list[Validator], bool], ...] = (
+    ("dataset", "Dataset path", [ExistingFile()], False),
+    (
+        "model",
+        "Model",
+        [Function(lambda v: bool(v.strip()), "give a model name or directory")],
+        True,
+    ),
+    (
+        "epochs",
+        "Epochs",
+        [Integer(minimum=1, maximum=1000, failure_description="a whole number from 1 to 1000")],
+        True,
+    ),
+    (
+        "batch_size",
+        "Batch size",
+        [Integer(minimum=1, maximum=4096, failure_description="a whole number from 1 to 4096")],
+        True,
+    ),
+    (
+        "learning_rate",
+        "Learning rate",
+        [Number(minimum=1e-9, maximum=1.0, failure_description="a number such as 2e-5")],
+        True,
+    ),
+)
+
+
+def current_values(metadata: TrainingMetadata) -> dict[str, str]:
+    """The form's initial values, from the session's metadata."""
+    config = metadata.training_model_config
+    return {
+        "dataset": metadata.dataset_config.primary_file or "",
+        "model": ", ".join(config.models()),
+        "epochs": str(config.epochs),
+        "batch_size": str(config.batch_size),
+        "learning_rate": f"{config.learning_rate:g}",
+    }
+
+
+class RelaunchEditDialog(ModalScreen[RelaunchEdits | None]):
+    """The relaunch form; dismissed with the edits, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, metadata: TrainingMetadata) -> None:
+        super().__init__()
+        self.session_id = metadata.session_id
+        self.initial = current_values(metadata)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Label(
+                f"Relaunch {self.session_id} with edits", classes="dialog-title", markup=False
+            )
+            yield Static(
+                "A new session starts with these values; the original is unchanged.",
+                classes="dialog-body",
+            )
+            with Grid(id="relaunch-form"):
+                for name, label, validators, live in FIELDS:
+                    yield Label(label, classes="form-label")
+                    yield Input(
+                        self.initial[name],
+                        id=f"field-{name}",
+                        validators=validators,
+                        validate_on=["changed", "submitted"] if live else ["submitted"],
+                        compact=True,
+                    )
+            yield Static(id="relaunch-errors", classes="form-errors")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Relaunch", variant="primary", id="relaunch")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    @on(Input.Changed)
+    def _show_live_errors(self) -> None:
+        self._show_errors(submitting=False)
+
+    @on(Input.Submitted)
+    def _next_or_submit(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        position = inputs.index(event.input)
+        if position + 1 < len(inputs):
+            inputs[position + 1].focus()
+        else:
+            self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "relaunch":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Close without relaunching."""
+        self.dismiss(None)
+
+    def _show_errors(self, *, submitting: bool) -> list[str]:
+        errors = []
+        for name, label, _, live in FIELDS:
+            field_input = self.query_one(f"#field-{name}", Input)
+            if not (live or submitting):
+                continue
+            result = field_input.validate(field_input.value)
+            if result is not None and not result.is_valid:
+                errors.append(f"{label}: {'; '.join(result.failure_descriptions)}")
+        self.query_one("#relaunch-errors", Static).update(Text("\n".join(errors)))
+        return errors
+
+    def _submit(self) -> None:
+        if self._show_errors(submitting=True):
+            return
+        values = {
+            name: self.query_one(f"#field-{name}", Input).value.strip() for name, *_ in FIELDS
+        }
+        dataset_value = values.pop("dataset")
+        dataset = (
+            Path(dataset_value).expanduser() if dataset_value != self.initial["dataset"] else None
+        )
+        overrides = {name: value for name, value in values.items() if value != self.initial[name]}
+        if "," in overrides.get("model", ""):
+            # Several models: the list a benchmark trains, not one model's name.
+            overrides["models"] = overrides.pop("model")
+        self.dismiss(RelaunchEdits(dataset=dataset, overrides=overrides))

@@ -1,0 +1,206 @@
+"""Selected Session Details: every parameter the metadata knows, and what can be done with it.
+
+The specification's rows come first, then the rest (SessionView.detail_rows()), then the
+"Action Mode" panel: resume (only for an incomplete, resumable session; otherwise why not),
+relaunch as is or with edits, stop a running session, and its live view. The view is read again
+whenever the watcher reports a change of its file, so a status shown here is never stale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Footer, Label, Static
+
+from engine.details import specification_rows
+from engine.facade import Engine, SessionView
+from engine.store import MetadataError
+from engine.watcher import SessionChanges
+from llmtool_tui.dialogs.relaunch_edit import RelaunchEditDialog, RelaunchEdits
+from llmtool_tui.messages import (
+    LiveViewRequested,
+    RelaunchRequested,
+    ResumeRequested,
+    StopRequested,
+)
+from llmtool_tui.widgets.status import status_text
+
+TITLE = "Selected Session Details"
+#: Statuses for which resuming makes no sense at all (rather than being blocked for a reason).
+NOT_RESUMABLE_STATUSES = ("completed", "running", "stale")
+
+
+def details_table(view: SessionView, *, color: bool = True) -> Table:
+    """The Parameter/Value table: the specification's rows, a rule, then everything else."""
+    table = Table(box=box.SQUARE, expand=True, show_edge=True, pad_edge=True)
+    table.add_column("Parameter", no_wrap=True, style="bold")
+    table.add_column("Value", overflow="fold", ratio=1)
+    rows = view.detail_rows()
+    specification_count = len(specification_rows(view.metadata, view.status))
+    for position, (name, value) in enumerate(rows):
+        shown = status_text(value, color=color) if name == "Status" else Text(value)
+        table.add_row(Text(name), shown, end_section=position == specification_count - 1)
+    return table
+
+
+def actions_table(view: SessionView) -> Table:
+    """The "Action Mode" panel: each key, what it does, and why resume is not offered."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    table.title = "Action Mode"
+    table.title_justify = "left"
+    table.title_style = "bold"
+
+    def action(key: str, name: str, description: str, style: str = "") -> None:
+        table.add_row(
+            Text(key, style=style), Text(name, style=style), Text(description, style=style)
+        )
+
+    if view.resumable:
+        action("r", "resume", "Continue incomplete training from its last checkpoint")
+    else:
+        action("r", "resume", f"not available: {view.resume_blocker or 'no checkpoint'}", "dim")
+    action("l", "relaunch", "Start fresh with the same parameters (a new session)")
+    action("e", "edit", "Edit dataset, model, epochs, batch size, learning rate; relaunch")
+    if view.status == "running":
+        action("s", "stop", "Stop the training (it can be resumed from its last checkpoint)")
+    action("m", "live", "Follow progress, evaluations and the log")
+    return table
+
+
+class DetailScreen(Screen[None]):
+    """One session's parameters, status and actions."""
+
+    SUB_TITLE = "Selected Session Details"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "resume", "Resume"),
+        Binding("l", "relaunch", "Relaunch"),
+        Binding("e", "relaunch_edited", "Edit & relaunch"),
+        Binding("s", "stop", "Stop"),
+        Binding("m", "live", "Live view"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(
+        self, engine: Engine, sessions_changed: Signal[SessionChanges], path: Path
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.sessions_changed = sessions_changed
+        self.path = path
+        self.view: SessionView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(TITLE, classes="screen-title")
+        yield Static(Text(self.path.name), id="detail-status", classes="status-line")
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-table")
+        yield Static(id="detail-actions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sessions_changed.subscribe(self, self._sessions_changed)
+        self.query_one("#detail-scroll").focus()
+        self.load()
+
+    def _sessions_changed(self, changes: SessionChanges) -> None:
+        touched = {entry.path for entry in [*changes.added, *changes.changed]}
+        if self.path in touched or self.path in changes.removed:
+            self.load()
+
+    @work(group="inspect", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        """Read the session again (in a thread) and show it."""
+        try:
+            view = await self.engine.ainspect(self.path)
+        except MetadataError as exc:
+            self.view = None
+            self._show_unreadable(exc.reason)
+        else:
+            self.view = view
+            self._show_view(view)
+        self.refresh_bindings()
+
+    def _show_view(self, view: SessionView) -> None:
+        status = Text.assemble(
+            view.metadata.session_id, " · ", status_text(view.status, color=not self.app.no_color)
+        )
+        if view.liveness.reason:
+            status.append(f" ({view.liveness.reason})", style="dim")
+        # One line: a long error is cut here and shown whole in the details.
+        status.no_wrap, status.overflow = True, "ellipsis"
+        self.query_one("#detail-status", Static).update(status)
+        self.query_one("#detail-table", Static).update(
+            details_table(view, color=not self.app.no_color)
+        )
+        actions = self.query_one("#detail-actions", Static)
+        actions.update(actions_table(view))
+        actions.display = True
+
+    def _show_unreadable(self, reason: str) -> None:
+        self.query_one("#detail-status", Static).update(
+            Text(f"{self.path.name} cannot be read: {reason}", style="red")
+        )
+        self.query_one("#detail-table", Static).update("")
+        self.query_one("#detail-actions", Static).display = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = self.view
+        if action == "back":
+            return True
+        if view is None:
+            return False
+        if action == "resume":
+            if view.resumable:
+                return True
+            # Blocked for a reason (shown in the panel): dimmed; pointless (completed): hidden.
+            return False if view.status in NOT_RESUMABLE_STATUSES else None
+        if action == "stop":
+            return view.status == "running"
+        return True
+
+    def action_resume(self) -> None:
+        """Continue the session from its last checkpoint."""
+        self.post_message(ResumeRequested(self.path))
+
+    def action_relaunch(self) -> None:
+        """Start a new session with the same parameters."""
+        self.post_message(RelaunchRequested(self.path))
+
+    def action_relaunch_edited(self) -> None:
+        """Edit the dataset and hyperparameters, then start a new session."""
+        if self.view is None:
+            return
+
+        def relaunch(edits: RelaunchEdits | None) -> None:
+            if edits is not None:
+                self.post_message(RelaunchRequested(self.path, edits))
+
+        self.app.push_screen(RelaunchEditDialog(self.view.metadata), relaunch)
+
+    def action_stop(self) -> None:
+        """Stop the running session (the app asks first)."""
+        if self.view is not None:
+            self.post_message(StopRequested(self.path, self.view.metadata.session_id))
+
+    def action_live(self) -> None:
+        """Follow the session's progress."""
+        if self.view is not None:
+            self.post_message(LiveViewRequested(self.path, self.view.metadata.session_id))
+
+    def action_back(self) -> None:
+        """Back to the history."""
+        self.app.pop_screen()

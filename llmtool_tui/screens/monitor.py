@@ -1,0 +1,186 @@
+"""Live monitoring of one session: progress, evaluations so far and the latest log lines.
+
+Everything comes from the session's files (progress.jsonl, followed by ``Engine.tail``, and the
+metadata, read by ``Engine.ainspect``), so a run started by another process, or before the app was
+opened, is shown the same way as one started here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Footer, Label, Static
+
+from engine.facade import Engine, SessionView
+from engine.progress import EvaluationDone, ProgressEvent, StatusChanged
+from engine.store import MetadataError
+from engine.watcher import SessionChanges
+from llmtool_tui.messages import SessionChosen, StopRequested
+from llmtool_tui.widgets.evaluations_table import EvaluationsTable
+from llmtool_tui.widgets.log_view import LogView
+from llmtool_tui.widgets.progress_panel import Clock, ProgressPanel
+from llmtool_tui.widgets.status import status_text
+
+TITLE = "Live Training Monitor"
+#: Events are shown in batches at this interval: a backlog of thousands of steps (a long run
+#: opened late) then costs one repaint, and the UI stays responsive while it is read.
+FLUSH_INTERVAL_S = 0.1
+#: Events taken from the tail before the reader lets the event loop run other work.
+EVENTS_PER_YIELD = 200
+#: How often a running session's process is checked when its file did not change: a worker
+#: killed with SIGKILL writes nothing, and only this check notices it.
+LIVENESS_INTERVAL_S = 10.0
+
+
+class MonitorScreen(Screen[None]):
+    """A session's progress as it happens."""
+
+    SUB_TITLE = "Live Training Monitor"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "stop", "Stop"),
+        Binding("d", "details", "Details"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        sessions_changed: Signal[SessionChanges],
+        path: Path,
+        session_id: str,
+        clock: Clock,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.sessions_changed = sessions_changed
+        self.path = path
+        self.session_id = session_id
+        self.clock = clock
+        self.status: str | None = None
+        self.events_seen = 0
+        self._pending: list[ProgressEvent] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label(TITLE, classes="screen-title")
+        yield Static(Text(self.session_id), id="monitor-status", classes="status-line")
+        yield ProgressPanel(self.clock, id="monitor-progress")
+        yield Label("Evaluations", classes="section-title")
+        yield EvaluationsTable(id="monitor-evaluations")
+        yield LogView(id="monitor-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        log = self.query_one(LogView)
+        log.border_title = "Log"
+        progress_file = self.engine.progress_path(self.session_id)
+        with suppress(ValueError):
+            progress_file = progress_file.relative_to(self.engine.workspace.root)
+        log.write_line(f"Following {progress_file}")
+        log.focus()
+        self.sessions_changed.subscribe(self, self._sessions_changed)
+        self.check_status()
+        self._follow()
+        self.set_interval(FLUSH_INTERVAL_S, self._flush)
+        self.set_interval(LIVENESS_INTERVAL_S, self._check_if_running)
+
+    # -- status ----------------------------------------------------------------------------
+
+    def _sessions_changed(self, changes: SessionChanges) -> None:
+        touched = {entry.path for entry in [*changes.added, *changes.changed]}
+        if self.path in touched or self.path in changes.removed:
+            self.check_status()
+
+    def _check_if_running(self) -> None:
+        if self.status in (None, "running", "stale"):
+            self.check_status()
+
+    @work(group="monitor-status", exclusive=True, exit_on_error=False)
+    async def check_status(self) -> None:
+        """Read the session's metadata and live status (in a thread)."""
+        try:
+            view = await self.engine.ainspect(self.path)
+        except MetadataError as exc:
+            self.query_one("#monitor-status", Static).update(
+                Text(f"{self.session_id}: {exc.reason}", style="red")
+            )
+            return
+        self._show_status(view)
+
+    def _show_status(self, view: SessionView) -> None:
+        self.status = view.status
+        config = view.metadata.training_model_config
+        panel = self.query_one(ProgressPanel)
+        panel.planned_epochs = config.epochs
+        if panel.progress.models_total is None and len(config.models()) > 1:
+            panel.progress.models_total = len(config.models())
+        panel.live = view.status == "running"
+        panel.render_progress()
+        line = Text.assemble(
+            self.session_id, " · ", status_text(view.status, color=not self.app.no_color)
+        )
+        if view.liveness.reason:
+            line.append(f" ({view.liveness.reason})", style="dim")
+        elif view.metadata.execution_status.error_message and view.status != "running":
+            line.append(f" ({view.metadata.execution_status.error_message})", style="dim")
+        # One line: a long error is cut here and shown whole in the details.
+        line.no_wrap, line.overflow = True, "ellipsis"
+        self.query_one("#monitor-status", Static).update(line)
+        self.refresh_bindings()
+
+    # -- events ------------------------------------------------------------------------------
+
+    @work(group="monitor-tail", exclusive=True, exit_on_error=False)
+    async def _follow(self) -> None:
+        # Cancelling this worker (the screen closes) cancels the tail, which closes the file.
+        async for event in self.engine.tail(self.session_id):
+            self._pending.append(event)
+            if len(self._pending) % EVENTS_PER_YIELD == 0:
+                await asyncio.sleep(0)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        events, self._pending = self._pending, []
+        self.events_seen += len(events)
+        panel = self.query_one(ProgressPanel)
+        evaluations = self.query_one(EvaluationsTable)
+        log = self.query_one(LogView)
+        with self.app.batch_update():
+            for event in events:
+                panel.progress.apply(event)
+                if isinstance(event, EvaluationDone):
+                    evaluations.add_evaluation(event)
+            log.write_events(events)
+            panel.render_progress()
+        if any(isinstance(event, StatusChanged) for event in events):
+            # The worker reports its own end; the metadata says what is shown from now on.
+            self.check_status()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.status == "running"
+        return True
+
+    def action_stop(self) -> None:
+        """Stop the session (the app asks first)."""
+        self.post_message(StopRequested(self.path, self.session_id))
+
+    def action_details(self) -> None:
+        """Show the session's parameters."""
+        self.post_message(SessionChosen(self.path))
+
+    def action_back(self) -> None:
+        """Back to where the live view was opened from."""
+        self.app.pop_screen()

@@ -1,0 +1,395 @@
+"""Regenerate the README's screenshots (``python -m llmtool_tui.screenshots [OUT_DIR]``).
+
+A demo workspace is built in a temporary directory (sessions of every status, a running
+benchmark with its progress, an unreadable file) and the real app, made by the same factory as the
+CLI's, is driven through each scene with ``App.run_test`` and saved with ``save_screenshot``. The
+snapshot tests replay the same scenes, so the README shows what the tests check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input
+
+from engine.facade import Engine
+from engine.liveness import current_host, current_process_started_at
+from engine.progress import (
+    CheckpointSaved,
+    EvaluationDone,
+    LogLine,
+    ModelFinished,
+    ModelStarted,
+    ProgressEvent,
+    ProgressWriter,
+    StatusChanged,
+    StepLogged,
+)
+from engine.schema import TrainingMetadata
+from engine.store import SessionStore
+from engine.workspace import Workspace
+from llmtool_tui.app import StudioApp, make_app
+from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog
+from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
+
+#: The demo's "now": the running session's last event was 12 s before it.
+DEMO_NOW = datetime(2025, 10, 5, 23, 10, 12, tzinfo=UTC)
+RUNNING_SESSION = "train_20251005_223000"
+SCREENSHOT_SIZE = (120, 36)
+
+
+def frozen_clock() -> datetime:
+    """The demo's clock."""
+    return DEMO_NOW
+
+
+def _document(
+    timestamp: str, mode: str, dataset: Path, models: list[str], status: str, **execution: Any
+) -> dict[str, Any]:
+    workflow = f"Training Studio - {mode.capitalize()}"
+    return {
+        "training_session": {
+            "timestamp": timestamp,
+            "tool_version": "llmtool-tui 0.1.0",
+            "workflow": workflow,
+            "session_id": f"train_{timestamp}",
+        },
+        "dataset_config": {
+            "primary_file": str(dataset),
+            "format": dataset.suffix.lstrip("."),
+            "strategy": "multi-label" if mode == "distributed" else "single-label",
+            "text_column": "text",
+            "label_column": "label",
+            "total_samples": 1000,
+            "num_categories": 3,
+            "category_distribution": {"positive": 300, "negative": 250, "neutral": 450},
+        },
+        "language_config": {
+            "confirmed_languages": ["FR", "EN"],
+            "language_distribution": {"FR": 800, "EN": 200},
+        },
+        "text_analysis": {
+            "text_length_stats": {
+                "token_mean": 350,
+                "token_median": 300,
+                "token_max": 1024,
+                "token_p95": 800,
+            }
+        },
+        "model_config": {
+            "training_mode": mode,
+            "selected_model": models[0],
+            "selected_models": models if len(models) > 1 else [],
+            "epochs": 3,
+            "batch_size": 16,
+            "learning_rate": 2e-5,
+        },
+        "execution_status": {"status": status, **execution},
+    }
+
+
+def _demo_sessions(data: Path) -> list[dict[str, Any]]:
+    """Sessions of every status, newest first, as the original tool's users know them."""
+    started = "2025-10-05T22:30:04+00:00"
+    return [
+        _document(
+            "20251005_234530",
+            "quick",
+            data / "annotated_data.csv",
+            ["camembert-base"],
+            "completed",
+            started_at="2025-10-05T23:45:30+00:00",
+            completed_at="2025-10-05T23:55:42+00:00",
+            models_trained=["camembert-base"],
+            best_model="camembert-base",
+            best_f1=0.89,
+        ),
+        _document(
+            "20251005_223000",
+            "benchmark",
+            data / "training_data.jsonl",
+            ["xlm-roberta-base", "camembert-base", "bert-base-multilingual-cased"],
+            "running",
+            started_at=started,
+            last_heartbeat_at=started,
+            pid=os.getpid(),
+            host=current_host(),
+            process_started_at=current_process_started_at(),
+        ),
+        _document(
+            "20251005_201500",
+            "custom",
+            data / "french_texts.csv",
+            ["flaubert/flaubert_large_cased"],
+            "interrupted",
+            started_at="2025-10-05T20:15:10+00:00",
+            error_message="stopped by user (SIGTERM)",
+        ),
+        _document(
+            "20251005_180000",
+            "distributed",
+            data / "multilabel_data.jsonl",
+            ["camembert-base"],
+            "completed",
+            best_f1=0.81,
+        ),
+        _document(
+            "20251004_164000",
+            "quick",
+            data / "survey_[2024]_final.csv",
+            ["bert-base-uncased"],
+            "failed",
+            error_type="BadInputError",
+            error_message="label column 'label' has a single class [neutral]",
+        ),
+        _document(
+            "20251004_090000", "custom", data / "annotated_data.csv", ["camembert-base"], "pending"
+        ),
+    ]
+
+
+def _demo_progress(writer: ProgressWriter) -> None:
+    """The running benchmark: model 1 of 3 done, model 2 at step 180 of 450."""
+    start = datetime(2025, 10, 5, 22, 30, 4, tzinfo=UTC)
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    events: list[ProgressEvent] = [
+        StatusChanged(time=at(0), status="running"),
+        LogLine(time=at(1), message="1000 texts: 800 train, 200 validation (stratified, seed 42)"),
+        ModelStarted(time=at(2), model="xlm-roberta-base", index=1, total=3),
+    ]
+    for step in range(10, 451, 10):
+        events.append(
+            StepLogged(
+                time=at(2 + step * 2),
+                model="xlm-roberta-base",
+                step=step,
+                max_steps=450,
+                epoch=step / 150,
+                loss=1.1 - step / 600,
+                samples_per_second=8.1,
+            )
+        )
+        if step % 150 == 0:
+            epoch = step // 150
+            events.append(
+                EvaluationDone(
+                    time=at(3 + step * 2),
+                    model="xlm-roberta-base",
+                    step=step,
+                    epoch=float(epoch),
+                    eval_loss=0.72 - 0.1 * epoch,
+                    macro_f1=0.61 + 0.07 * epoch,
+                    accuracy=0.70 + 0.05 * epoch,
+                )
+            )
+            events.append(
+                CheckpointSaved(
+                    time=at(4 + step * 2),
+                    model="xlm-roberta-base",
+                    step=step,
+                    path=f"checkpoints/xlm-roberta-base/checkpoint-{step}",
+                )
+            )
+    events.append(ModelFinished(time=at(910), model="xlm-roberta-base", best_f1=0.82))
+    events.append(ModelStarted(time=at(911), model="camembert-base", index=2, total=3))
+    for step in range(10, 181, 10):
+        events.append(
+            StepLogged(
+                time=at(911 + step * 8.33),
+                model="camembert-base",
+                step=step,
+                max_steps=450,
+                epoch=step / 150,
+                loss=0.98 - step / 500,
+                samples_per_second=7.7,
+            )
+        )
+        if step == 150:
+            events.append(
+                EvaluationDone(
+                    time=at(912 + step * 8.33),
+                    model="camembert-base",
+                    step=step,
+                    epoch=1.0,
+                    eval_loss=0.58,
+                    macro_f1=0.71,
+                    accuracy=0.77,
+                )
+            )
+    events.append(
+        LogLine(
+            time=DEMO_NOW - timedelta(seconds=12),
+            level="warning",
+            message="validation set: class 'neutral' has 3 texts under 8 tokens",
+        )
+    )
+    for event in events:
+        writer.write(event)
+
+
+def build_demo_workspace(root: Path) -> Workspace:
+    """A new workspace at ``root`` (which must not exist yet) holding the demo sessions."""
+    workspace = Workspace(root)
+    root.mkdir(parents=True)
+    workspace.ensure()
+    data = root / "data"
+    data.mkdir(exist_ok=True)
+    (data / "french_texts.csv").write_text("text,label\nBonjour,positive\n", encoding="utf-8")
+    store = SessionStore(workspace)
+    # Modification times one hour apart, newest first, so the order never depends on the speed
+    # at which the files were written.
+    mtime = DEMO_NOW.timestamp()
+    for document in _demo_sessions(data):
+        path = store.create(TrainingMetadata.from_document(document))
+        os.utime(path, (mtime, mtime))
+        mtime -= 3600
+    # A collaborator's file cut short in transfer: listed with its reason, never hiding the rest.
+    broken = workspace.sessions_dir / "training_metadata_20251003_120000.json"
+    broken.write_text('{"training_session": {"timestamp": "20251003_120000"', encoding="utf-8")
+    os.utime(broken, (mtime, mtime))
+    writer = ProgressWriter(workspace.run_dir(RUNNING_SESSION) / "progress.jsonl")
+    try:
+        _demo_progress(writer)
+    finally:
+        writer.close()
+    return workspace
+
+
+def make_demo_app(workspace: Workspace) -> StudioApp:
+    """The app over the demo workspace with the frozen clock (no watcher: a still workspace)."""
+    return make_app(Engine(workspace), clock=frozen_clock, watch=False)
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Let the app run until ``condition`` holds. Raises TimeoutError after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"the app did not reach the expected state in {timeout} s")
+        await pilot.pause(0.02)
+
+
+def _history_loaded(app: StudioApp) -> bool:
+    return isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+
+
+def _detail_loaded(app: StudioApp) -> bool:
+    return isinstance(app.screen, DetailScreen) and app.screen.view is not None
+
+
+def _monitor_loaded(app: StudioApp) -> bool:
+    screen = app.screen
+    if not isinstance(screen, MonitorScreen) or screen.status is None:
+        return False
+    progress_file = app.engine.progress_path(screen.session_id)
+    with progress_file.open("rb") as lines:
+        return screen.events_seen == sum(1 for _ in lines)
+
+
+def _dialog_shown(dialog: type[Screen[Any]]) -> Callable[[StudioApp], bool]:
+    return lambda app: isinstance(app.screen, dialog)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Keys to press from the start, each followed by a state to wait for."""
+
+    steps: tuple[tuple[tuple[str, ...], Callable[[StudioApp], bool] | None], ...]
+
+    async def play(self, pilot: Pilot[None]) -> None:
+        """Drive the app to the scene (usable as snap_compare's ``run_before``)."""
+        app = pilot.app
+        assert isinstance(app, StudioApp)
+        for keys, ready in self.steps:
+            await pilot.press(*keys)
+            if ready is not None:
+                await wait_until(pilot, partial(ready, app))
+        # A blinking cursor would make the same scene differ from one capture to the next.
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+
+SCENES: dict[str, Scene] = {
+    "options": Scene(()),
+    "history": Scene(((("1",), _history_loaded),)),
+    "detail": Scene(((("1",), _history_loaded), (("3",), _detail_loaded))),
+    "monitor": Scene(
+        ((("1",), _history_loaded), (("2",), _detail_loaded), (("m",), _monitor_loaded))
+    ),
+    "relaunch_edit": Scene(((("1",), _history_loaded), (("1",), _detail_loaded), (("e",), None))),
+    "locate_dataset": Scene(
+        (
+            (("1",), _history_loaded),
+            (("1",), _detail_loaded),
+            (("l",), _dialog_shown(ConfirmDialog)),
+            (("y",), _dialog_shown(LocateDatasetDialog)),
+        )
+    ),
+    "quit": Scene(((("3",), _dialog_shown(ConfirmDialog)),)),
+    "help": Scene(((("1",), _history_loaded), (("question_mark",), None))),
+    "filter": Scene(((("1",), _history_loaded), (("slash", "c", "a", "m"), None))),
+}
+
+
+async def save_scenes(
+    workspace: Workspace, out_dir: Path, size: tuple[int, int] = SCREENSHOT_SIZE
+) -> list[Path]:
+    """Play every scene on the demo workspace and save it as ``out_dir/<scene>.svg``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, scene in SCENES.items():
+        app = make_demo_app(workspace)
+        async with app.run_test(size=size) as pilot:
+            await scene.play(pilot)
+            saved.append(Path(app.save_screenshot(f"{name}.svg", str(out_dir))))
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the screenshots; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m llmtool_tui.screenshots", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "out_dir",
+        nargs="?",
+        default="screenshots",
+        type=Path,
+        help="where the SVG files go (default: screenshots/)",
+    )
+    args = parser.parse_args(argv)
+    # A fixed place rather than a random temporary name: paths shown in the screenshots (the
+    # dataset's) stay the same from one regeneration to the next.
+    root = Path(tempfile.gettempdir()) / "llmtool-tui-demo"
+    shutil.rmtree(root, ignore_errors=True)
+    try:
+        workspace = build_demo_workspace(root)
+        for path in asyncio.run(save_scenes(workspace, args.out_dir)):
+            print(path)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

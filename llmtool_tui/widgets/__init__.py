@@ -1,0 +1,8 @@
+"""Reusable widgets, one per module."""
+
+from llmtool_tui.widgets.evaluations_table import EvaluationsTable
+from llmtool_tui.widgets.log_view import LogView
+from llmtool_tui.widgets.progress_panel import ProgressPanel
+from llmtool_tui.widgets.session_table import SessionTable
+
+__all__ = ["EvaluationsTable", "LogView", "ProgressPanel", "SessionTable"]

@@ -1,0 +1,51 @@
+"""The evaluations of a run so far: one row per model and evaluation step."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from engine.progress import EvaluationDone
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("Model", "model"),
+    ("Epoch", "epoch"),
+    ("Step", "step"),
+    ("Loss", "loss"),
+    ("Macro F1", "macro_f1"),
+    ("Accuracy", "accuracy"),
+)
+
+
+def format_metric(value: float | None, digits: int = 3) -> str:
+    """A metric with ``digits`` decimals, ``-`` when unknown."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+class EvaluationsTable(DataTable[Text]):
+    """Evaluations in the order they happened; a repeated one (after a resume) replaces its row."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, show_cursor=False)
+
+    def on_mount(self) -> None:
+        for label, key in COLUMNS:
+            self.add_column(label, key=key)
+
+    def add_evaluation(self, event: EvaluationDone) -> None:
+        """Show ``event``; keep the newest row in view."""
+        key = f"{event.model or ''}@{event.step}"
+        cells = {
+            "model": Text(event.model or "-", no_wrap=True, overflow="ellipsis"),
+            "epoch": Text(format_metric(event.epoch, 2), justify="right"),
+            "step": Text(str(event.step), justify="right"),
+            "loss": Text(format_metric(event.eval_loss, 4), justify="right"),
+            "macro_f1": Text(format_metric(event.macro_f1), justify="right"),
+            "accuracy": Text(format_metric(event.accuracy), justify="right"),
+        }
+        if key in self.rows:
+            for column, cell in cells.items():
+                self.update_cell(key, column, cell)
+            return
+        self.add_row(*cells.values(), key=key)
+        self.scroll_end(animate=False)

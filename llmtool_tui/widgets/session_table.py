@@ -1,0 +1,326 @@
+"""The history table: one row per session file, keyed by the file's path, updated by diff.
+
+Rows are never cleared and refilled: ``show_rows`` adds new rows, updates the cells that changed
+and removes gone ones inside one batch, then sorts and puts the cursor back on the same session,
+so a live update neither flickers nor moves the user's selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist, RowKey
+
+from engine.history import SessionSummary
+from engine.store import UnreadableFile
+from llmtool_tui.widgets.status import UNREADABLE, status_rank, status_text
+
+#: (label, column key) in the specification's order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("#", "index"),
+    ("Date", "date"),
+    ("Mode", "mode"),
+    ("Dataset", "dataset"),
+    ("Model", "model"),
+    ("Status", "status"),
+)
+COLUMN_KEYS = tuple(key for _, key in COLUMNS)
+SORT_NAMES = {
+    "index": "newest first",
+    "date": "date",
+    "mode": "mode",
+    "dataset": "dataset",
+    "model": "model",
+    "status": "status",
+}
+#: Widest cell of the fixed-width columns: a date, ``distribu…``, ``⚠ interrupted``.
+DATE_WIDTH = 16
+MODE_WIDTH = 9
+STATUS_WIDTH = 18
+#: Dataset and Model share what is left, never less than this each.
+MIN_FLEXIBLE_WIDTH = 8
+#: Room for the vertical scrollbar, which appears as soon as the rows outgrow the screen.
+SCROLLBAR_WIDTH = 2
+
+
+def running_progress(summary: SessionSummary) -> str:
+    """``2/3 45%`` for a running session (the model ``k/n`` only when there are several)."""
+    if summary.status != "running" or not summary.max_steps:
+        return ""
+    percent = f"{100 * (summary.step or 0) / summary.max_steps:.0f}%"
+    if summary.models_total and summary.models_total > 1 and summary.current_model_index:
+        return f"{summary.current_model_index}/{summary.models_total} {percent}"
+    return percent
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """What one row shows: a readable session, or a file that cannot be read (``error``)."""
+
+    key: str
+    """The metadata file's path: unique in the directory, unlike a session id."""
+    path: Path
+    index: int | None
+    """The history number (``llmtool-tui show N``); None for an unreadable file."""
+    date: str
+    mode: str
+    dataset: str
+    model: str
+    status: str
+    mtime: float
+    session_id: str = ""
+    error: str | None = None
+    progress: str = ""
+    """A running session's progress, e.g. ``2/3 45%`` (model 2 of 3, 45% of its steps)."""
+
+    @classmethod
+    def from_summary(cls, summary: SessionSummary, path: Path) -> HistoryRow:
+        """The row of a readable session."""
+        return cls(
+            key=str(path),
+            path=path,
+            index=summary.index,
+            date=summary.date,
+            mode=summary.mode,
+            dataset=summary.dataset,
+            model=summary.model,
+            status=summary.status,
+            mtime=summary.mtime,
+            session_id=summary.session_id,
+            progress=running_progress(summary),
+        )
+
+    @classmethod
+    def from_unreadable(cls, unreadable: UnreadableFile) -> HistoryRow:
+        """The row of a file that cannot be read: its name stands where the dataset would."""
+        return cls(
+            key=str(unreadable.path),
+            path=unreadable.path,
+            index=None,
+            date=datetime.fromtimestamp(unreadable.mtime).strftime("%Y-%m-%d %H:%M"),
+            mode="-",
+            dataset=unreadable.path.name,
+            model="-",
+            status=UNREADABLE,
+            mtime=unreadable.mtime,
+            error=unreadable.error,
+        )
+
+    def matches(self, query: str) -> bool:
+        """Whether the filter ``query`` (case-insensitive words, all required) fits this row."""
+        haystack = " ".join(
+            str(value)
+            for value in (
+                self.index,
+                self.date,
+                self.mode,
+                self.dataset,
+                self.model,
+                self.status,
+                self.session_id,
+                self.path.name,
+            )
+        ).casefold()
+        return all(word in haystack for word in query.casefold().split())
+
+
+@dataclass(frozen=True)
+class SortCell:
+    """A cell's text, its style, its width cap and the value it sorts by.
+
+    DataTable sorts rows by cell values only; carrying the sort value in the cell lets the
+    default order (newest file first) and the status order (what needs attention first) be
+    table sorts too, so that sorting never needs a clear and refill.
+    """
+
+    plain: str
+    sort_key: Any
+    style: str = ""
+    cap: int | None = None
+    rich_text: Text | None = None
+    """A prebuilt Text (the status with its symbol), used instead of ``plain`` + ``style``."""
+
+    def __rich__(self) -> Text:
+        text = (
+            self.rich_text.copy()
+            if self.rich_text is not None
+            else Text(self.plain, style=self.style, no_wrap=True, end="")
+        )
+        if self.cap is not None and text.cell_len > self.cap:
+            text.truncate(self.cap, overflow="ellipsis")
+        return text
+
+
+def column_caps(table_width: int, index_width: int) -> dict[str, int]:
+    """Width caps of the Dataset and Model columns so that the table fits ``table_width``."""
+    padding = 2 * len(COLUMNS)
+    fixed = index_width + DATE_WIDTH + MODE_WIDTH + STATUS_WIDTH
+    flexible = max(2 * MIN_FLEXIBLE_WIDTH, table_width - SCROLLBAR_WIDTH - padding - fixed)
+    dataset = max(MIN_FLEXIBLE_WIDTH, (flexible + 1) // 2)
+    return {
+        "dataset": dataset,
+        "model": max(MIN_FLEXIBLE_WIDTH, flexible - dataset),
+        "mode": MODE_WIDTH,
+        "status": STATUS_WIDTH,
+    }
+
+
+class SessionTable(DataTable[SortCell]):
+    """Sessions, newest first; sortable by any column; updated in place."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False),
+    ]
+
+    @dataclass
+    class SortChanged(Message):
+        """The sort column or direction changed."""
+
+        table: SessionTable
+        column: str
+        reverse: bool
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._rows: dict[str, HistoryRow] = {}
+        self.sort_column = "index"
+        self.sort_reverse = False
+        self._caps = column_caps(80, 2)
+
+    def on_mount(self) -> None:
+        for label, key in COLUMNS:
+            self.add_column(label, key=key)
+
+    # -- content -------------------------------------------------------------------------------
+
+    def row_for_key(self, key: RowKey | str) -> HistoryRow | None:
+        """The row shown under ``key``."""
+        value = key.value if isinstance(key, RowKey) else key
+        return self._rows.get(value) if value is not None else None
+
+    @property
+    def cursor_history_row(self) -> HistoryRow | None:
+        """The row under the cursor."""
+        if not self._rows or not self.is_valid_row_index(self.cursor_row):
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return self.row_for_key(row_key)
+
+    @property
+    def shown_rows(self) -> list[HistoryRow]:
+        """The rows in display order."""
+        return [
+            self._rows[key.value]
+            for key in (row.key for row in self.ordered_rows)
+            if key.value is not None
+        ]
+
+    def _cells(self, row: HistoryRow) -> dict[str, SortCell]:
+        caps = self._caps
+        return {
+            # Newest file first, ties in the engine's order (its history numbers).
+            "index": SortCell(
+                "-" if row.index is None else str(row.index),
+                (-row.mtime, row.index or 0, row.key),
+            ),
+            "date": SortCell(row.date, (row.date, row.key)),
+            "mode": SortCell(row.mode, (row.mode.casefold(), row.key), cap=caps["mode"]),
+            "dataset": SortCell(
+                row.dataset, (row.dataset.casefold(), row.key), cap=caps["dataset"]
+            ),
+            "model": SortCell(row.model, (row.model.casefold(), row.key), cap=caps["model"]),
+            "status": SortCell(
+                f"{row.status} {row.progress}".rstrip(),
+                (status_rank(row.status), -row.mtime, row.key),
+                cap=caps["status"],
+                rich_text=status_text(row.status, color=not self.app.no_color, detail=row.progress),
+            ),
+        }
+
+    def show_rows(self, rows: Sequence[HistoryRow]) -> None:
+        """Make the table show ``rows``: add, update and remove by key, keep the cursor."""
+        wanted = {row.key: row for row in rows}
+        current = self.cursor_history_row
+        cursor_key = current.key if current else None
+        cursor_index = self.cursor_row
+        with self.app.batch_update():
+            for key in [key for key in self._rows if key not in wanted]:
+                self.remove_row(key)
+                del self._rows[key]
+            for row in rows:
+                self._put(row)
+            self._sort()
+            self._restore_cursor(cursor_key, cursor_index)
+
+    def _put(self, row: HistoryRow, *, force: bool = False) -> None:
+        old = self._rows.get(row.key)
+        self._rows[row.key] = row
+        cells = self._cells(row)
+        if old is None:
+            self.add_row(*(cells[key] for key in COLUMN_KEYS), key=row.key)
+            return
+        old_cells = self._cells(old)
+        for key in COLUMN_KEYS:
+            if force or cells[key] != old_cells[key]:
+                self.update_cell(row.key, key, cells[key], update_width=True)
+
+    def _restore_cursor(self, key: str | None, fallback_index: int) -> None:
+        if not self._rows:
+            return
+        try:
+            index = self.get_row_index(key) if key is not None else fallback_index
+        except RowDoesNotExist:
+            index = fallback_index
+        self.move_cursor(row=min(max(index, 0), self.row_count - 1))
+
+    # -- sorting -------------------------------------------------------------------------------
+
+    def _sort(self) -> None:
+        self.sort(self.sort_column, key=lambda cell: cell.sort_key, reverse=self.sort_reverse)
+
+    def sort_by(self, column: str, *, reverse: bool = False) -> None:
+        """Sort by ``column`` (a key of COLUMNS), keeping the cursor on its session."""
+        self.sort_column, self.sort_reverse = column, reverse
+        current = self.cursor_history_row
+        self._sort()
+        self._restore_cursor(current.key if current else None, self.cursor_row)
+        self.post_message(self.SortChanged(self, column, reverse))
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column (``#``, the default order, comes after Status)."""
+        position = COLUMN_KEYS.index(self.sort_column)
+        self.sort_by(COLUMN_KEYS[(position + 1) % len(COLUMN_KEYS)])
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the order."""
+        self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    @on(DataTable.HeaderSelected)
+    def _sort_by_clicked_header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        column = event.column_key.value or "index"
+        self.sort_by(column, reverse=column == self.sort_column and not self.sort_reverse)
+
+    # -- width ---------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        index_width = max((len(str(row.index)) for row in self._rows.values()), default=1)
+        caps = column_caps(event.size.width, index_width)
+        if caps == self._caps:
+            return
+        self._caps = caps
+        with self.app.batch_update():
+            for row in list(self._rows.values()):
+                self._put(row, force=True)

@@ -1,0 +1,252 @@
+"""Resume, relaunch (as is and edited), stop, the missing dataset dialog and quitting.
+
+Workers are real detached processes: the facade's launch is pointed at the fake worker of
+``tests.fakes`` (which follows the worker's contract without training), everything else is the
+real engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from engine.facade import Engine, LaunchedSession
+from engine.liveness import current_host, current_process_started_at
+from engine.schema import TrainingMetadata
+from engine.store import SessionStore, read_metadata
+from engine.supervisor import WorkerHandle, launch_worker
+from engine.workspace import Workspace
+from llmtool_tui.app import StudioApp, make_app
+from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, RelaunchEditDialog
+from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
+from llmtool_tui.screenshots import wait_until
+from llmtool_tui.widgets import ProgressPanel
+from tests.fakes import FAKE_WORKER_MODULE, worker_env
+
+BuildMetadata = Callable[..., TrainingMetadata]
+#: A worker is a new Python process: on a loaded 2-core machine it takes seconds to start.
+WORKER_TIMEOUT_S = 30.0
+
+
+class FakeWorkerEngine(Engine):
+    """The real facade, whose workers are the fake worker instead of a training."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace)
+        self.handles: list[WorkerHandle] = []
+
+    def _launch(
+        self,
+        metadata_path: Path,
+        metadata: TrainingMetadata,
+        *,
+        resume: bool,
+        force: bool,
+        saved: bool,
+    ) -> LaunchedSession:
+        handle = launch_worker(
+            self.workspace, metadata_path, resume=resume, force=force,
+            worker_module=FAKE_WORKER_MODULE,
+        )  # fmt: skip
+        self.handles.append(handle)
+        return LaunchedSession(metadata.session_id, metadata_path, handle.pid, saved)
+
+
+@pytest.fixture
+def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorkerEngine]:
+    """An engine whose workers are fake ones; any still running at the end is killed."""
+    for name, value in worker_env(FAKE_WORKER_STEPS="20", FAKE_WORKER_STEP_S="0.02").items():
+        monkeypatch.setenv(name, value)
+    engine = FakeWorkerEngine(workspace)
+    yield engine
+    for handle in engine.handles:
+        if handle.poll() is None:
+            handle.process.kill()
+            handle.wait(5)
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "annotated_data.csv"
+    path.write_text("text,label\nbonjour,positive\nau revoir,negative\n", encoding="utf-8")
+    return path
+
+
+async def open_detail(pilot: Pilot[None], number: str = "1") -> DetailScreen:
+    app = pilot.app
+    await pilot.press("1")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+    )
+    await pilot.press(number)
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None
+    )
+    assert isinstance(app.screen, DetailScreen)
+    return app.screen
+
+
+async def wait_for_completed_run(pilot: Pilot[None]) -> MonitorScreen:
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, MonitorScreen))
+    monitor = app.screen
+    assert isinstance(monitor, MonitorScreen)
+    panel = monitor.query_one(ProgressPanel)
+    await wait_until(
+        pilot,
+        lambda: monitor.status == "completed" and panel.progress.step == 20,
+        timeout=WORKER_TIMEOUT_S,
+    )
+    return monitor
+
+
+def sessions_in(store: SessionStore) -> dict[str, TrainingMetadata]:
+    return {record.session_id: record.metadata for record in store.list(None).records}
+
+
+async def test_resume_starts_the_worker_and_follows_it_live(
+    engine: FakeWorkerEngine, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    path = store.create(make_metadata(status="interrupted", dataset=str(dataset)))
+    async with make_app(engine).run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("r")
+        monitor = await wait_for_completed_run(pilot)
+        assert monitor.path == path
+        assert monitor.session_id == "train_20260101_120000"
+        assert "Step 20/20" in str(monitor.query_one("#progress-steps").render())
+    metadata = read_metadata(path)
+    assert metadata.status == "completed"
+    assert metadata.execution_status.resume_count == 1
+
+
+async def test_relaunch_asks_then_starts_a_new_session(
+    engine: FakeWorkerEngine, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    async with make_app(engine).run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("l")
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert isinstance(pilot.app.screen, DetailScreen)
+        await pilot.press("l", "y")
+        monitor = await wait_for_completed_run(pilot)
+    sessions = sessions_in(store)
+    assert len(sessions) == 2
+    new = sessions[monitor.session_id]
+    assert new.training_session.parent_session_id == "train_20260101_120000"
+    assert new.status == "completed"
+
+
+async def test_relaunch_with_edits_uses_the_edited_values(
+    engine: FakeWorkerEngine, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    async with make_app(engine).run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("e")
+        dialog = pilot.app.screen
+        assert isinstance(dialog, RelaunchEditDialog)
+        dialog.query_one("#field-epochs", Input).value = "5"
+        dialog.query_one("#field-batch_size", Input).value = "8"
+        await pilot.click("#relaunch")
+        monitor = await wait_for_completed_run(pilot)
+    config = sessions_in(store)[monitor.session_id].training_model_config
+    assert (config.epochs, config.batch_size, config.selected_model) == (5, 8, "camembert-base")
+
+
+async def test_stop_asks_then_stops_a_running_worker(
+    engine: FakeWorkerEngine,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    dataset: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_WORKER_STEPS", "0")
+    path = store.create(make_metadata(status="pending", dataset=str(dataset)))
+    # Started by "another process": the app finds it through its metadata only.
+    handle = launch_worker(engine.workspace, path, worker_module=FAKE_WORKER_MODULE)
+    engine.handles.append(handle)
+    async with make_app(engine).run_test(size=(100, 30)) as pilot:
+        detail = await open_detail(pilot)
+        await wait_until(
+            pilot,
+            lambda: detail.view is not None and detail.view.status == "running",
+            timeout=WORKER_TIMEOUT_S,
+        )
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen))
+        monitor = pilot.app.screen
+        assert isinstance(monitor, MonitorScreen)
+        await wait_until(pilot, lambda: monitor.status == "running")
+        await pilot.press("s")
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: monitor.status == "interrupted", timeout=WORKER_TIMEOUT_S)
+        assert monitor.check_action("stop", ()) is False
+    assert read_metadata(path).status == "interrupted"
+    handle.wait(10)
+
+
+async def test_missing_dataset_offers_to_locate_it_then_relaunches(
+    engine: FakeWorkerEngine,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    dataset: Path,
+    tmp_path: Path,
+) -> None:
+    path = store.create(make_metadata(status="completed", dataset=str(tmp_path / "moved.csv")))
+    async with make_app(engine).run_test(size=(100, 30)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("l", "y")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, LocateDatasetDialog))
+        dialog = pilot.app.screen
+        assert isinstance(dialog, LocateDatasetDialog)
+        assert dialog.recorded_dataset == str(tmp_path / "moved.csv")
+        dialog.query_one(Input).value = str(dataset)
+        await pilot.press("enter")
+        monitor = await wait_for_completed_run(pilot)
+    assert read_metadata(path).dataset_config.primary_file == str(dataset)
+    assert sessions_in(store)[monitor.session_id].dataset_config.primary_file == str(dataset)
+
+
+async def test_quit_warns_that_running_sessions_keep_running(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    metadata = make_metadata(status="running")
+    status = metadata.execution_status
+    # This test process plays the worker: alive, on this host, with its own start time.
+    status.pid, status.host = os.getpid(), current_host()
+    status.process_started_at = current_process_started_at()
+    store.create(metadata)
+    app = make_app(Engine(workspace), watch=False)
+    async with app.run_test() as pilot:
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "1 training session is running (train_20260101_120000)" in app.screen.body.plain
+        assert "keep running" in app.screen.body.plain
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+    assert app.return_code == 0
+    assert psutil.pid_exists(os.getpid())
+
+
+async def test_quit_without_running_sessions_does_not_ask(workspace: Workspace) -> None:
+    app: StudioApp = make_app(Engine(workspace), watch=False)
+    exits: list[object] = []
+    app.exit = lambda *args, **kwargs: exits.append(args)  # type: ignore[method-assign]
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await wait_until(pilot, lambda: bool(exits))
+        assert not isinstance(app.screen, ConfirmDialog)

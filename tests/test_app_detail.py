@@ -1,0 +1,226 @@
+"""Session details: the rows, what can be done and why not, the edit form, help and palette."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from engine.facade import Engine
+from engine.schema import TrainingMetadata
+from engine.store import SessionStore
+from engine.workspace import Workspace
+from llmtool_tui.app import StudioApp, make_app
+from llmtool_tui.commands import SessionCommands
+from llmtool_tui.dialogs import RelaunchEditDialog, RelaunchEdits
+from llmtool_tui.screens import DetailScreen, HelpScreen, HistoryScreen
+from llmtool_tui.screens.help import keys_table
+from llmtool_tui.screenshots import wait_until
+
+BuildMetadata = Callable[..., TrainingMetadata]
+SPECIFICATION_ROWS = [
+    "Timestamp", "Workflow", "Dataset", "Strategy", "Total Samples", "Training Mode", "Model",
+    "Epochs", "Batch Size", "Status",
+]  # fmt: skip
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "annotated_data.csv"
+    path.write_text("text,label\nbonjour,positive\nau revoir,negative\n", encoding="utf-8")
+    return path
+
+
+async def open_detail(pilot: Pilot[None], number: str = "1") -> DetailScreen:
+    app = pilot.app
+    await pilot.press("1")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+    )
+    await pilot.press(number)
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None
+    )
+    assert isinstance(app.screen, DetailScreen)
+    return app.screen
+
+
+def plain(renderable: object) -> str:
+    """What a Rich renderable shows, as plain text."""
+    console = Console(width=200, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def rendered(screen: DetailScreen, selector: str) -> str:
+    """The text a Static of ``screen`` shows."""
+    return plain(screen.query_one(selector, Static).content)
+
+
+def app_for(workspace: Workspace) -> StudioApp:
+    return make_app(Engine(workspace), watch=False)
+
+
+async def test_details_show_the_specification_rows_then_everything_else(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="pending", dataset=str(dataset)))
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        assert screen.view is not None
+        names = [name for name, _ in screen.view.detail_rows()]
+        assert names[: len(SPECIFICATION_ROWS)] == SPECIFICATION_ROWS
+        table = rendered(screen, "#detail-table")
+        for name in [*SPECIFICATION_ROWS, "Dataset Path", "Learning Rate", "Resumable"]:
+            assert name in table
+        assert "⏸ pending" in table
+        actions = rendered(screen, "#detail-actions")
+        assert "Action Mode" in actions
+        assert "Continue incomplete training" in actions
+        assert screen.check_action("resume", ()) is True
+        assert screen.check_action("stop", ()) is False
+
+
+async def test_resume_is_not_offered_for_a_completed_session(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        assert screen.check_action("resume", ()) is False
+        actions = rendered(screen, "#detail-actions")
+        assert "not available: session train_20260101_120000 is completed" in actions
+        footer_keys = {key for key, active in screen.active_bindings.items()}
+        assert "r" not in footer_keys
+        assert {"l", "e", "m", "escape"} <= footer_keys
+
+
+async def test_resume_blocked_by_a_missing_dataset_says_why(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, tmp_path: Path
+) -> None:
+    store.create(make_metadata(status="interrupted", dataset=str(tmp_path / "moved.csv")))
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        # Dimmed in the footer (None), with the reason in the panel.
+        assert screen.check_action("resume", ()) is None
+        actions = rendered(screen, "#detail-actions")
+        assert "not available: dataset" in actions
+        assert "moved.csv not found" in actions
+
+
+async def test_detail_follows_its_file_when_it_changes(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    path = store.create(make_metadata(status="pending", dataset=str(dataset)))
+    async with make_app(Engine(workspace)).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+
+        def fail(metadata: TrainingMetadata) -> None:
+            metadata.execution_status.status = "failed"
+            metadata.execution_status.error_message = "[bold]boom[/bold]"
+
+        store.update(path, fail)
+        await wait_until(pilot, lambda: screen.view is not None and screen.view.status == "failed")
+        table = rendered(screen, "#detail-table")
+        assert "✗ failed" in table
+        assert "[bold]boom[/bold]" in table
+        path.unlink()
+        await wait_until(pilot, lambda: screen.view is None)
+        assert "cannot be read: file not found" in rendered(screen, "#detail-status")
+        assert screen.check_action("relaunch", ()) is False
+
+
+async def test_edit_form_validates_before_it_returns_the_changes(
+    workspace: Workspace, make_metadata: BuildMetadata, dataset: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("text,label\na,b\n", encoding="utf-8")
+    results: list[RelaunchEdits | None] = []
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        dialog = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
+        pilot.app.push_screen(dialog, results.append)
+        await pilot.pause()
+        epochs = dialog.query_one("#field-epochs", Input)
+        epochs.value = "0"
+        await pilot.pause()
+        assert "Epochs: a whole number from 1 to 1000" in str(
+            dialog.query_one("#relaunch-errors", Static).render()
+        )
+        dialog.query_one("#field-dataset", Input).value = str(tmp_path / "missing.csv")
+        await pilot.click("#relaunch")
+        errors = str(dialog.query_one("#relaunch-errors", Static).render())
+        assert "missing.csv does not exist" in errors
+        assert results == []
+        dialog.query_one("#field-dataset", Input).value = str(other)
+        epochs.value = "5"
+        dialog.query_one("#field-learning_rate", Input).value = "3e-5"
+        await pilot.pause()
+        await pilot.click("#relaunch")
+        await pilot.pause()
+    assert results == [
+        RelaunchEdits(dataset=other, overrides={"epochs": "5", "learning_rate": "3e-5"})
+    ]
+
+
+async def test_edit_form_turns_several_models_into_a_model_list(
+    workspace: Workspace, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    results: list[RelaunchEdits | None] = []
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        dialog = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
+        pilot.app.push_screen(dialog, results.append)
+        await pilot.pause()
+        dialog.query_one("#field-model", Input).value = "camembert-base, xlm-roberta-base"
+        await pilot.pause()
+        await pilot.click("#relaunch")
+        await pilot.pause()
+        pilot.app.push_screen(RelaunchEditDialog(make_metadata()), results.append)
+        await pilot.pause()
+        await pilot.press("escape")
+    assert results == [
+        RelaunchEdits(overrides={"models": "camembert-base, xlm-roberta-base"}),
+        None,
+    ]
+
+
+async def test_help_lists_the_keys_that_work_here(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        await open_detail(pilot)
+        await pilot.press("question_mark")
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert help_screen.title_text == "Selected Session Details"
+        listed = {
+            description for keys in help_screen.sections.values() for _, description, _ in keys
+        }
+        assert {"Relaunch", "Edit & relaunch", "Live view", "Back", "Help"} <= listed
+        assert "Resume" not in listed
+        assert "This screen" in plain(keys_table(help_screen.sections))
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, DetailScreen)
+
+
+async def test_command_palette_offers_what_applies_on_the_screen(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        provider = SessionCommands(screen)
+        names = [hit.text async for hit in provider.discover()]
+        assert "Relaunch with edits" in names
+        assert "Live view" in names
+        assert "Resume session" not in names
+        assert "Toggle all sessions" not in names
+        hits = [hit async for hit in provider.search("relaunch edits")]
+        assert hits and str(hits[0].text) == "Relaunch with edits"
+        await hits[0].command()
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, RelaunchEditDialog)

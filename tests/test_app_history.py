@@ -1,0 +1,359 @@
+"""The options menu and the live history: listing, keys, filter, sort, empty states, live diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from engine.facade import Engine
+from engine.schema import TrainingMetadata
+from engine.store import SessionStore, atomic_write_json
+from engine.workspace import Workspace
+from llmtool_tui.app import StudioApp, make_app
+from llmtool_tui.dialogs import MessageDialog
+from llmtool_tui.screens import DetailScreen, HistoryScreen, OptionsScreen
+from llmtool_tui.screenshots import wait_until
+from llmtool_tui.widgets import SessionTable
+
+BuildMetadata = Callable[..., TrainingMetadata]
+
+
+def add_session(
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    timestamp: str,
+    *,
+    mtime: float | None = None,
+    **fields: str,
+) -> Path:
+    """Create a session through the store, with a given modification time (its history order)."""
+    path = store.create(make_metadata(timestamp=timestamp, **fields))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def three_sessions(store: SessionStore, make_metadata: BuildMetadata) -> list[Path]:
+    """Three sessions, the first one newest."""
+    base = time.time() - 1000
+    return [
+        add_session(store, make_metadata, "20251005_120000", mtime=base + 30, status="completed"),
+        add_session(
+            store,
+            make_metadata,
+            "20251004_120000",
+            mtime=base + 20,
+            status="failed",
+            mode="benchmark",
+            dataset="/data/[red]markup.csv",
+        ),
+        add_session(store, make_metadata, "20251003_120000", mtime=base + 10, model="flaubert"),
+    ]
+
+
+def app_for(workspace: Workspace, *, watch: bool = True) -> StudioApp:
+    return make_app(Engine(workspace), watch=watch)
+
+
+def table_of(app: StudioApp) -> SessionTable:
+    return app.screen.query_one(SessionTable)
+
+
+def shown_ids(app: StudioApp) -> list[str]:
+    return [row.session_id or row.path.name for row in table_of(app).shown_rows]
+
+
+def cursor_id(app: StudioApp) -> str | None:
+    row = table_of(app).cursor_history_row
+    return row.session_id if row else None
+
+
+async def open_history(pilot: Pilot[None]) -> StudioApp:
+    app = pilot.app
+    assert isinstance(app, StudioApp)
+    await pilot.press("1")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+    )
+    return app
+
+
+def status_cells(app: StudioApp) -> list[str]:
+    table = table_of(app)
+    return [table.get_cell(row.key, "status").__rich__().plain for row in table.shown_rows]
+
+
+async def test_options_menu_by_digit_and_by_arrows(workspace: Workspace) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = pilot.app
+        assert isinstance(app.screen, OptionsScreen)
+        # Option 2 opens the New Training Session (the wizard, or its placeholder).
+        await pilot.press("2")
+        assert not isinstance(app.screen, OptionsScreen)
+        await app.pop_screen()
+        assert isinstance(app.screen, OptionsScreen)
+        # Arrows + Enter: the first option is highlighted; down twice then up once is option 2.
+        await pilot.press("down", "down", "up", "up", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+
+
+async def test_history_lists_newest_first_in_the_specification_form(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        title = app.screen.query_one("#history-title", Static).render()
+        assert str(title) == "Previous Training Sessions (20 most recent)"
+        table = table_of(app)
+        assert [str(column.label) for column in table.ordered_columns] == [
+            "#", "Date", "Mode", "Dataset", "Model", "Status",
+        ]  # fmt: skip
+        assert shown_ids(app) == ["train_20251005_120000", "train_20251004_120000",
+                                  "train_20251003_120000"]  # fmt: skip
+        assert status_cells(app) == ["✓ completed", "✗ failed", "⏸ pending"]
+        first = table.shown_rows[0]
+        assert table.get_cell(first.key, "date").plain == "2025-10-05 12:00"
+        # A dataset name with brackets is shown literally, not read as markup.
+        second = table.shown_rows[1]
+        cell = table.get_cell(second.key, "dataset")
+        assert cell.plain == "[red]markup.csv"
+        assert cell.__rich__().plain.startswith("[red]mark")
+
+
+async def test_unreadable_files_are_listed_with_their_reason(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    broken = workspace.sessions_dir / "training_metadata_broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        assert shown_ids(app)[0] == "training_metadata_broken.json"
+        assert len(shown_ids(app)) == 4
+        info = app.screen.query_one("#row-info", Static).render()
+        assert "cannot be read: invalid JSON at line 1" in str(info)
+        await pilot.press("enter")
+        assert isinstance(app.screen, MessageDialog)
+        assert "invalid JSON" in app.screen.body.plain
+
+
+async def test_keys_move_and_open_sessions(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("j", "j")
+        assert cursor_id(app) == "train_20251003_120000"
+        await pilot.press("k")
+        assert cursor_id(app) == "train_20251004_120000"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.path == three_sessions[1]
+        await pilot.press("escape")
+        assert isinstance(app.screen, HistoryScreen)
+        # The row number opens the detail directly.
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.path == three_sessions[2]
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, OptionsScreen)
+
+
+async def test_a_two_digit_number_waits_for_its_second_digit(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    base = time.time() - 1000
+    paths = [
+        add_session(store, make_metadata, f"202510{day:02d}_120000", mtime=base - day)
+        for day in range(1, 13)
+    ]
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("1", "2")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.path == paths[11]
+        await pilot.press("escape")
+        # "1" alone could become "10", "11" or "12": it opens after a short pause.
+        await pilot.press("1")
+        assert isinstance(app.screen, HistoryScreen)
+        assert cursor_id(app) == "train_20251001_120000"
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.path == paths[0]
+
+
+async def test_toggle_all_lists_more_than_twenty(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    base = time.time() - 1000
+    for index in range(23):
+        add_session(store, make_metadata, f"20251001_1200{index:02d}", mtime=base + index)
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        assert table_of(app).row_count == 20
+        status = str(app.screen.query_one("#history-status", Static).render())
+        assert "20 of 23 files · a shows all" in status
+        await pilot.press("a")
+        await wait_until(pilot, lambda: table_of(app).row_count == 23)
+        title = str(app.screen.query_one("#history-title", Static).render())
+        assert title == "Previous Training Sessions (all 23)"
+        await pilot.press("a")
+        await wait_until(pilot, lambda: table_of(app).row_count == 20)
+
+
+async def test_filter_narrows_the_rows_and_escape_clears_it(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("slash", *"flaubert")
+        assert shown_ids(app) == ["train_20251003_120000"]
+        await pilot.press("enter")
+        assert app.focused is table_of(app)
+        await pilot.press("escape")
+        assert len(shown_ids(app)) == 3
+        assert not app.screen.query_one("#filter", Input).display
+        await pilot.press("escape")
+        assert isinstance(app.screen, OptionsScreen)
+
+
+async def test_sorting_by_column_keeps_the_cursor_on_its_session(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("j")
+        assert cursor_id(app) == "train_20251004_120000"
+        # o cycles Date → Mode → Dataset → Model → Status.
+        await pilot.press("o", "o")
+        table = table_of(app)
+        assert table.sort_column == "mode"
+        assert [row.mode for row in table.shown_rows] == ["benchmark", "quick", "quick"]
+        assert cursor_id(app) == "train_20251004_120000"
+        await pilot.press("O")
+        assert [row.mode for row in table.shown_rows] == ["quick", "quick", "benchmark"]
+        assert cursor_id(app) == "train_20251004_120000"
+        status = str(app.screen.query_one("#history-status", Static).render())
+        assert "sorted by mode (reversed)" in status
+
+
+@pytest.mark.parametrize(
+    ("prepare", "expected"),
+    [
+        ("no-directory", "does not exist yet"),
+        ("empty", "holds no session file"),
+        ("all-unreadable", "None of the 2 session files could be read"),
+    ],
+)
+async def test_empty_and_error_states_say_what_to_do(
+    tmp_path: Path, prepare: str, expected: str
+) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.root.mkdir()
+    if prepare != "no-directory":
+        workspace.ensure()
+    if prepare == "all-unreadable":
+        (workspace.sessions_dir / "a.json").write_text("[]", encoding="utf-8")
+        (workspace.sessions_dir / "b.json").write_text("", encoding="utf-8")
+    # No watcher: it would create the missing directory.
+    async with app_for(workspace, watch=False).run_test() as pilot:
+        app = await open_history(pilot)
+        message = str(app.screen.query_one("#history-message", Static).render())
+        assert "No training sessions found" in message or "could be read" in message
+        assert expected in message
+        if prepare == "all-unreadable":
+            assert table_of(app).display
+            assert "JSON validator" in message
+        else:
+            assert "New Training Session" in message
+            assert not table_of(app).display
+
+
+async def test_live_history_adds_updates_and_removes_rows_in_place(
+    workspace: Workspace,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    three_sessions: list[Path],
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("j")
+        assert cursor_id(app) == "train_20251004_120000"
+        table = table_of(app)
+        cleared: list[bool] = []
+        table.clear = lambda columns=False: cleared.append(True) or table
+
+        # A file dropped in by another process appears, newest first; the cursor stays put.
+        add_session(store, make_metadata, "20251006_120000")
+        await wait_until(pilot, lambda: "train_20251006_120000" in shown_ids(app))
+        assert shown_ids(app)[0] == "train_20251006_120000"
+        assert cursor_id(app) == "train_20251004_120000"
+
+        # A status written by a worker updates its row in place (and the row moves up: its
+        # file is now the newest).
+        def fail(metadata: TrainingMetadata) -> None:
+            metadata.execution_status.status = "failed"
+
+        store.update(three_sessions[2], fail)
+        await wait_until(pilot, lambda: shown_ids(app)[0] == "train_20251003_120000")
+        assert status_cells(app)[0] == "✗ failed"
+        assert cursor_id(app) == "train_20251004_120000"
+
+        # A deleted file disappears.
+        three_sessions[0].unlink()
+        await wait_until(pilot, lambda: "train_20251005_120000" not in shown_ids(app))
+        assert cursor_id(app) == "train_20251004_120000"
+        assert cleared == []
+
+
+async def test_a_collaborators_file_dropped_in_shows_its_text_literally(
+    workspace: Workspace, example_document: dict[str, Any], three_sessions: list[Path]
+) -> None:
+    document = json.loads(json.dumps(example_document))
+    document["dataset_config"]["primary_file"] = "C:\\data\\[bold]survey.csv"
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        atomic_write_json(workspace.sessions_dir / "from_a_colleague.json", document)
+        await wait_until(pilot, lambda: "train_20251005_234530" in shown_ids(app))
+        table = table_of(app)
+        row = next(r for r in table.shown_rows if r.session_id == "train_20251005_234530")
+        assert row.dataset == "[bold]survey.csv"
+
+
+async def test_a_filter_typed_quickly_after_the_slash_loses_no_key(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        # All queued at once, as a fast typist's keys are: the focus moves after "/" while the
+        # rest are already on their way to the table.
+        for key in ("slash", "f", "l", "a", "u"):
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await wait_until(pilot, lambda: app.screen.query_one("#filter", Input).value == "flau")
+        assert shown_ids(app) == ["train_20251003_120000"]
+
+
+async def test_no_color_keeps_status_readable_by_symbol_and_word(
+    workspace: Workspace, three_sessions: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(workspace)
+    assert app.no_color
+    async with app.run_test() as pilot:
+        await open_history(pilot)
+        table = table_of(app)
+        texts = [table.get_cell(row.key, "status").__rich__() for row in table.shown_rows]
+        assert [text.plain for text in texts] == ["✓ completed", "✗ failed", "⏸ pending"]
+        assert {str(text.style) for text in texts} == {"bold"}

@@ -1,0 +1,234 @@
+"""Live monitoring fed by a progress.jsonl the test appends to, as a worker would."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from engine.facade import Engine
+from engine.liveness import current_host, current_process_started_at
+from engine.progress import (
+    CheckpointSaved,
+    EvaluationDone,
+    LogLine,
+    ModelFinished,
+    ModelStarted,
+    ProgressWriter,
+    StatusChanged,
+    StepLogged,
+)
+from engine.schema import TrainingMetadata
+from engine.store import SessionStore
+from engine.workspace import Workspace
+from llmtool_tui.app import StudioApp, make_app
+from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
+from llmtool_tui.screenshots import wait_until
+from llmtool_tui.widgets import EvaluationsTable, LogView, ProgressPanel
+from llmtool_tui.widgets.progress_panel import RunProgress, format_duration
+
+BuildMetadata = Callable[..., TrainingMetadata]
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+NOW = START + timedelta(seconds=200)
+SESSION = "train_20260101_120000"
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def running_session(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> Path:
+    """A benchmark of two models 'run' by this test process (alive, on this host)."""
+    metadata = make_metadata(status="running", mode="benchmark")
+    config = metadata.training_model_config
+    config.selected_models = ["bert-tiny", "[b]odd[/b]-model"]
+    config.epochs = 2
+    status = metadata.execution_status
+    status.pid, status.host = os.getpid(), current_host()
+    status.process_started_at = current_process_started_at()
+    return store.create(metadata)
+
+
+@pytest.fixture
+def progress(workspace: Workspace) -> Iterator[ProgressWriter]:
+    writer = ProgressWriter(workspace.run_dir(SESSION) / "progress.jsonl")
+    yield writer
+    writer.close()
+
+
+async def open_monitor(pilot: Pilot[None]) -> MonitorScreen:
+    app = pilot.app
+    await pilot.press("1")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+    )
+    await pilot.press("1")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None
+    )
+    await pilot.press("m")
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.status is not None
+    )
+    assert isinstance(app.screen, MonitorScreen)
+    return app.screen
+
+
+def app_for(workspace: Workspace) -> StudioApp:
+    return make_app(Engine(workspace), clock=lambda: NOW, watch=False)
+
+
+def text_of(monitor: MonitorScreen, selector: str) -> str:
+    return str(monitor.query_one(selector, Static).render())
+
+
+async def test_live_view_follows_progress_appended_to_the_file(
+    workspace: Workspace, running_session: Path, progress: ProgressWriter
+) -> None:
+    progress.write(StatusChanged(time=at(0), status="running"))
+    progress.write(ModelStarted(time=at(1), model="bert-tiny", index=1, total=2))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        panel = monitor.query_one(ProgressPanel)
+        await wait_until(pilot, lambda: panel.progress.model == "bert-tiny")
+        assert "▶ running" in text_of(monitor, "#monitor-status")
+        assert text_of(monitor, "#progress-model") == "Model: 1 of 2: bert-tiny"
+
+        # The worker appends steps and an evaluation; the screen follows.
+        progress.write(StepLogged(time=at(10), step=10, max_steps=40, epoch=0.5, loss=0.9))
+        progress.write(
+            StepLogged(time=at(100), step=40, max_steps=40, epoch=1.0, loss=0.5,
+                       samples_per_second=12.5)
+        )  # fmt: skip
+        progress.write(
+            EvaluationDone(time=at(101), model="bert-tiny", step=40, epoch=1.0, eval_loss=0.45,
+                           macro_f1=0.8123, accuracy=0.85)
+        )  # fmt: skip
+        progress.write(CheckpointSaved(time=at(102), step=40, path="checkpoint-40"))
+        progress.write(ModelFinished(time=at(103), model="bert-tiny", best_f1=0.8123))
+        progress.write(ModelStarted(time=at(104), model="[b]odd[/b]-model", index=2, total=2))
+        progress.write(StepLogged(time=at(110), step=5, max_steps=40, epoch=0.25, loss=1.2))
+        progress.write(StepLogged(time=at(120), step=15, max_steps=40, epoch=0.75, loss=1.0))
+        progress.write(LogLine(time=at(180), level="warning", message="[red]not markup[/red]"))
+        await wait_until(pilot, lambda: monitor.events_seen == 11)
+
+        assert text_of(monitor, "#progress-model") == "Model: 2 of 2: [b]odd[/b]-model"
+        assert text_of(monitor, "#progress-steps") == "Step 15/40 · Epoch 0.75/2"
+        # 10 steps in 10 s since this model started: 25 steps left take 25 s.
+        figures = text_of(monitor, "#progress-figures")
+        assert figures == "Loss 1.0000 · 12.5 samples/s · ETA 25 s · updated 20 s ago"
+        evaluations = monitor.query_one(EvaluationsTable)
+        assert evaluations.row_count == 1
+        row = [cell.plain for cell in evaluations.get_row_at(0)]
+        assert row == ["bert-tiny", "1.00", "40", "0.4500", "0.812", "0.850"]
+        log = monitor.query_one(LogView)
+        lines = [str(line) for line in log.lines]
+        assert lines[0] == f"Following logs/training_runs/{SESSION}/progress.jsonl"
+        assert any("model   2/2 [b]odd[/b]-model started" in line for line in lines)
+        assert any("ckpt    step 40: checkpoint-40" in line for line in lines)
+        assert lines[-1].endswith("WARNING [red]not markup[/red]")
+
+        progress.write(StatusChanged(time=at(190), status="completed"))
+        await wait_until(pilot, lambda: monitor.events_seen == 12)
+        assert lines_contain(log, "status  completed")
+
+
+def lines_contain(log: LogView, text: str) -> bool:
+    return any(text in str(line) for line in log.lines)
+
+
+async def test_scrolling_up_stops_following_and_end_follows_again(
+    workspace: Workspace, running_session: Path, progress: ProgressWriter
+) -> None:
+    for index in range(60):
+        progress.write(LogLine(time=at(index), message=f"line {index}"))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        log = monitor.query_one(LogView)
+        await wait_until(pilot, lambda: monitor.events_seen == 60)
+        await pilot.pause()
+        print(
+            "DBG",
+            log.scroll_y,
+            log.max_scroll_y,
+            log.virtual_size,
+            log.size,
+            log.line_count,
+            log.scrollable_content_region,
+        )
+        await pilot.pause(0.5)
+        print("DBG", log.scroll_y, log.max_scroll_y, log.virtual_size, log.size, log.line_count)
+        print(
+            "DBG allow",
+            log.allow_vertical_scroll,
+            log.show_vertical_scrollbar,
+            log.styles.overflow_y,
+        )
+        log.scroll_end(animate=False, immediate=True, x_axis=False)
+        print("DBG after", log.scroll_y)
+        assert log.follow and log.is_vertical_scroll_end
+        await pilot.press("home")
+        assert not log.follow
+        assert log.border_subtitle == "paused · End to follow"
+        progress.write(LogLine(time=at(61), message="new while paused"))
+        progress.write(LogLine(time=at(62), message="and another"))
+        await wait_until(pilot, lambda: monitor.events_seen == 62)
+        assert log.scroll_y == 0
+        assert log.border_subtitle == "+2 new lines · End to follow"
+        await pilot.press("end")
+        await pilot.pause()
+        assert log.follow and log.is_vertical_scroll_end
+        assert log.border_subtitle == ""
+
+
+async def test_a_session_without_progress_waits_for_its_file(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    store.create(make_metadata(status="pending"))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        assert "⏸ pending" in text_of(monitor, "#monitor-status")
+        assert text_of(monitor, "#progress-model") == "Model: waiting for the first model to start"
+        assert text_of(monitor, "#progress-figures") == "Loss -"
+        assert monitor.check_action("stop", ()) is False
+        # The file appears later (the worker starts): it is picked up.
+        writer = ProgressWriter(workspace.run_dir(SESSION) / "progress.jsonl")
+        writer.write(ModelStarted(time=at(0), model="bert-tiny"))
+        writer.close()
+        await wait_until(pilot, lambda: monitor.events_seen == 1)
+        assert text_of(monitor, "#progress-model") == "Model: bert-tiny"
+        # The live view was opened from the details: d goes back to them, not to a second copy.
+        await pilot.press("d")
+        assert isinstance(pilot.app.screen, DetailScreen)
+        assert [type(screen) for screen in pilot.app.screen_stack][1:] == [
+            HistoryScreen, DetailScreen,
+        ]  # fmt: skip
+
+
+def test_eta_is_timed_from_the_last_resume() -> None:
+    progress = RunProgress()
+    progress.apply(ModelStarted(time=at(0), model="m"))
+    progress.apply(StepLogged(time=at(10), step=10, max_steps=100))
+    progress.apply(StepLogged(time=at(20), step=20, max_steps=100))
+    assert progress.eta_seconds == pytest.approx(80.0)
+    # A resume restarts from a checkpoint's (lower) step: the rate is timed from there.
+    progress.apply(StepLogged(time=at(1000), step=15, max_steps=100))
+    assert progress.eta_seconds is None
+    progress.apply(StepLogged(time=at(1005), step=25, max_steps=100))
+    assert progress.eta_seconds == pytest.approx(37.5)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0, "0 s"), (59.6, "1 min 00 s"), (192, "3 min 12 s"),
+                           (7500, "2 h 05 min")]
+)  # fmt: skip
+def test_durations_read_naturally(seconds: float, shown: str) -> None:
+    assert format_duration(seconds) == shown

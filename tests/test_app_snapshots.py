@@ -1,0 +1,68 @@
+"""How each screen looks, at 80x24 and 120x36, on the demo workspace with a frozen clock.
+
+The scenes are the ones ``python -m llmtool_tui.screenshots`` saves for the README. Update the
+baselines after checking the report: ``pytest tests/test_app_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.facade import Engine
+from engine.workspace import Workspace
+from llmtool_tui.app import make_app
+from llmtool_tui.screens import HistoryScreen
+from llmtool_tui.screenshots import SCENES, Scene, build_demo_workspace, frozen_clock
+
+#: Paths are shown on some screens (the dataset's, an empty workspace's): a fixed place keeps
+#: them the same from one run to the next.
+SNAPSHOT_ROOT = Path("/tmp/llmtool-tui-snapshots")
+SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Times shown in local time (log lines, an unreadable file's date) are UTC here."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def demo_workspace() -> Iterator[Workspace]:
+    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
+    yield build_demo_workspace(SNAPSHOT_ROOT / "demo")
+    shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("scene", SCENES.keys())
+def test_scene(
+    snap_compare: SnapCompare, demo_workspace: Workspace, scene: str, size: tuple[int, int]
+) -> None:
+    app = make_app(Engine(demo_workspace), clock=frozen_clock, watch=False)
+    assert snap_compare(app, run_before=SCENES[scene].play, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_empty_history(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    workspace = Workspace(SNAPSHOT_ROOT / "empty")
+    shutil.rmtree(workspace.root, ignore_errors=True)
+    workspace.root.mkdir(parents=True)
+    workspace.ensure()
+
+    def loaded(app: Any) -> bool:
+        return isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+
+    app = make_app(Engine(workspace), clock=frozen_clock, watch=False)
+    assert snap_compare(app, run_before=Scene(((("1",), loaded),)).play, terminal_size=size)
