@@ -29,9 +29,16 @@ from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableF
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from engine.analysis import DatasetAnalysis
+    from engine.analysis.catalog import ModelInfo
+    from engine.cleanup import CleanupPlan, CleanupResult
+    from engine.evaluations import SessionScore
+    from engine.progress import EvaluationDone
     from engine.schema import ModelConfig, SplitConfig
     from engine.supervisor import StopReport, WorkerHandle
+    from engine.templates import ExportedTemplate, ImportResult
     from engine.watcher import SessionChanges
 
 PROGRESS_FILE = "progress.jsonl"
@@ -92,6 +99,19 @@ class SessionView:
 
 
 @dataclass(frozen=True)
+class ModelStatus:
+    """A model as the wizard lists it: catalogue facts when known, and whether it is on disk."""
+
+    model_id: str
+    info: ModelInfo | None
+    """The catalogue entry (languages, size, description); None for other models."""
+    max_tokens: int
+    offline: bool
+    """Available without network: a local directory, or in the local Hugging Face cache."""
+    local_directory: bool
+
+
+@dataclass(frozen=True)
 class LaunchedSession:
     """A worker that was started: which session, where its metadata is, its process."""
 
@@ -104,8 +124,12 @@ class LaunchedSession:
 class Engine:
     """Facade over one workspace."""
 
-    def __init__(self, workspace: Workspace, *, poll: bool = False) -> None:
+    def __init__(
+        self, workspace: Workspace, *, poll: bool = False, worker_module: str | None = None
+    ) -> None:
         self.workspace = workspace
+        self.worker_module = worker_module
+        """Module run as the training worker; None for the real one (tests substitute a fake)."""
         self.store = SessionStore(workspace)
         self.poll = poll
         self.host = current_host()
@@ -242,20 +266,143 @@ class Engine:
             progress=progress,
         )
 
-    def _launch(
-        self,
-        metadata_path: Path,
-        metadata: TrainingMetadata,
-        *,
-        resume: bool,
-        force: bool,
-        saved: bool,
-    ) -> LaunchedSession:
-        from engine.supervisor import launch_worker
+    def dataset_columns(self, dataset: Path) -> list[str] | None:
+        """The columns of a file the analysis refused, so that they can be chosen by hand."""
+        from engine.analysis import read_table
 
-        handle: WorkerHandle = launch_worker(
-            self.workspace, metadata_path, resume=resume, force=force, detach=True
+        try:
+            return [str(column) for column in read_table(dataset).frame.columns]
+        except BadInputError:
+            return None
+
+    def check_models(self, models: list[str]) -> list[ModelStatus]:
+        """Resolve models as the worker will, before a session is created.
+
+        Raises BadInputError naming a model that is neither on disk nor obtainable now, and how
+        to make it available.
+        """
+        from engine.analysis.catalog import catalog_entry, is_available_offline, model_max_tokens
+        from engine.training.models import check_models
+
+        check_models(models)
+        return [
+            ModelStatus(
+                model_id=name,
+                info=catalog_entry(name),
+                max_tokens=model_max_tokens(name),
+                offline=is_available_offline(name),
+                local_directory=Path(name).expanduser().is_dir(),
+            )
+            for name in models
+        ]
+
+    def preview_session(
+        self, analysis: DatasetAnalysis, model_config: ModelConfig
+    ) -> TrainingMetadata:
+        """The metadata a new session would start with (ids and timestamps aside)."""
+        from engine.training.sessions import build_session_metadata
+
+        return build_session_metadata(analysis, model_config)
+
+    # Preparing a run: everything is checked and the metadata written before a worker starts,
+    # so that a bad request fails in seconds, with its reason, and never as a failed session.
+    # The CLI (which may follow the worker in the foreground) and the app share these.
+
+    def prepare_new_session(
+        self,
+        analysis: DatasetAnalysis,
+        model_config: ModelConfig,
+        *,
+        save: bool = True,
+        workflow: str | None = None,
+    ) -> Path:
+        """Validate a new session's parameters and models, write its metadata as ``pending``.
+
+        With ``save=False`` the metadata is kept only in the run folder: the session trains
+        but is neither listed nor resumable. Returns the metadata file the worker is given.
+        Raises BadInputError (bad value, unavailable model).
+        """
+        from engine.training.models import absolute_model_name, check_models
+        from engine.training.sessions import (
+            build_session_metadata,
+            create_session,
+            validate_hyperparameters,
         )
+
+        problems = validate_hyperparameters(model_config)
+        if problems:
+            raise BadInputError(problems[0])
+        # Local model paths are recorded absolute: the worker runs in the workspace.
+        models = [absolute_model_name(name) for name in model_config.models()]
+        config = model_config.model_copy(
+            update={"selected_model": models[0] if models else None, "selected_models": models}
+        )
+        check_models(config.models())
+        metadata = build_session_metadata(analysis, config, workflow=workflow)
+        return create_session(self.store, metadata, save=save)
+
+    def prepare_resume(self, path: Path, *, force: bool = False) -> tuple[str, ...]:
+        """Check that a session can be resumed; return what ``force`` overrode (warnings).
+
+        Raises DatasetMissingError when the dataset moved, BadInputError with the reason when
+        the session cannot be resumed otherwise (running, completed, no checkpoint, changed
+        data or thread count without ``force``, trained without saved metadata).
+        """
+        from engine.training.resumability import assess_resume
+
+        metadata = self.store.load(path)
+        if path.parent.parent == self.workspace.runs_dir:
+            raise BadInputError(
+                f"{metadata.session_id} was trained with --no-save: it cannot be"
+                f" resumed; relaunch it with `llmtool-tui relaunch {path}`"
+            )
+        if check_liveness(metadata, this_host=self.host).status_to_show in ("running", "stale"):
+            raise BadInputError(
+                f"session {metadata.session_id} is running; stop it first (`llmtool-tui stop`)"
+            )
+        _check_dataset_present(metadata)
+        assessment = assess_resume(self.workspace, metadata, force=force)
+        if not assessment.resumable:
+            raise BadInputError(f"cannot resume {metadata.session_id}: {assessment.blocker}")
+        return assessment.warnings
+
+    def prepare_relaunch(
+        self, path: Path, *, dataset: Path | None = None, overrides: dict[str, str] | None = None
+    ) -> Path:
+        """Write a new pending session with the parameters of ``path``, optionally edited.
+
+        Raises DatasetMissingError when the original dataset moved and no other is given,
+        BadInputError for a bad override or an unavailable model.
+        """
+        from engine.training.models import check_models
+        from engine.training.sessions import create_session, relaunch_metadata
+
+        source = self.store.load(path)
+        metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
+        if dataset is None:
+            _check_dataset_present(source)
+        check_models(metadata.training_model_config.models())
+        return create_session(self.store, metadata, save=True)
+
+    def launch(
+        self, metadata_path: Path, *, resume: bool = False, force: bool = False, detach: bool = True
+    ) -> WorkerHandle:
+        """Start the worker of a prepared session (detached: it outlives this process)."""
+        from engine.supervisor import WORKER_MODULE, launch_worker
+
+        return launch_worker(
+            self.workspace,
+            metadata_path,
+            resume=resume,
+            force=force,
+            detach=detach,
+            worker_module=self.worker_module or WORKER_MODULE,
+        )
+
+    def _launched(self, metadata_path: Path, *, resume: bool, force: bool) -> LaunchedSession:
+        metadata = self.store.load(metadata_path)
+        handle = self.launch(metadata_path, resume=resume, force=force)
+        saved = metadata_path.parent == self.workspace.sessions_dir
         return LaunchedSession(metadata.session_id, metadata_path, handle.pid, saved)
 
     def start(
@@ -266,50 +413,21 @@ class Engine:
         save: bool = True,
         workflow: str | None = None,
     ) -> LaunchedSession:
-        """Create a new session from an analysis and hyperparameters and start its worker.
-
-        With ``save=False`` the metadata is kept only in the run folder: the session trains but
-        is neither listed nor resumable.
-        """
-        from engine.training.sessions import build_session_metadata, create_session
-
-        metadata = build_session_metadata(analysis, model_config, workflow=workflow)
-        path = create_session(self.store, metadata, save=save)
-        metadata = self.store.load(path)
-        return self._launch(path, metadata, resume=False, force=False, saved=save)
+        """Create a new session and start its worker detached (see prepare_new_session)."""
+        path = self.prepare_new_session(analysis, model_config, save=save, workflow=workflow)
+        return self._launched(path, resume=False, force=False)
 
     def resume(self, path: Path, *, force: bool = False) -> LaunchedSession:
-        """Continue an incomplete session from its newest complete checkpoint.
-
-        Raises DatasetMissingError when the dataset moved, BadInputError with the reason when
-        the session cannot be resumed otherwise.
-        """
-        from engine.training.resumability import assess_resume
-
-        metadata = self.store.load(path)
-        _check_dataset_present(metadata)
-        if check_liveness(metadata, this_host=self.host).status_to_show in ("running", "stale"):
-            raise BadInputError(
-                f"session {metadata.session_id} is running; stop it first (`llmtool-tui stop`)"
-            )
-        assessment = assess_resume(self.workspace, metadata, force=force)
-        if not assessment.resumable:
-            raise BadInputError(f"cannot resume {metadata.session_id}: {assessment.blocker}")
-        return self._launch(path, metadata, resume=True, force=force, saved=True)
+        """Continue an incomplete session from its newest complete checkpoint, detached."""
+        self.prepare_resume(path, force=force)
+        return self._launched(path, resume=True, force=force)
 
     def relaunch(
         self, path: Path, *, dataset: Path | None = None, overrides: dict[str, str] | None = None
     ) -> LaunchedSession:
-        """Start a new session with the same (or edited) parameters."""
-        from engine.training.sessions import create_session, relaunch_metadata
-
-        source = self.store.load(path)
-        if dataset is None:
-            _check_dataset_present(source)
-        metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
-        new_path = create_session(self.store, metadata, save=True)
-        metadata = self.store.load(new_path)
-        return self._launch(new_path, metadata, resume=False, force=False, saved=True)
+        """Start a new session with the same (or edited) parameters, detached."""
+        new_path = self.prepare_relaunch(path, dataset=dataset, overrides=overrides)
+        return self._launched(new_path, resume=False, force=False)
 
     def stop(self, path: Path, *, grace_s: float = 30.0) -> StopReport:
         """SIGTERM the session's worker, SIGKILL after the grace period; report what happened."""
@@ -364,6 +482,83 @@ class Engine:
     async def arun(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run any blocking facade method in a thread."""
         return await asyncio.to_thread(method, *args, **kwargs)
+
+    # -- results, templates, cleanup -----------------------------------------------------------
+    # Imported inside the methods: engine.cleanup imports this module, and none of them is
+    # needed to start the app.
+
+    def read_evaluations(self, session_id: str) -> list[EvaluationDone]:
+        """A session's evaluations from its progress file (see engine.evaluations).
+
+        Raises OperationError when the file exists but cannot be read.
+        """
+        from engine.evaluations import read_evaluations
+
+        return read_evaluations(self.progress_path(session_id))
+
+    def session_scores(self) -> list[SessionScore]:
+        """The best F1 of every readable session, oldest first (the performance chart)."""
+        from engine.evaluations import session_scores
+
+        return session_scores(self.store)
+
+    def export_template(
+        self, path: Path, output: Path, *, overwrite: bool = False
+    ) -> ExportedTemplate:
+        """Write the shareable template of the session at ``path`` to ``output``, atomically.
+
+        Raises:
+            BadInputError: ``output`` exists (and ``overwrite`` is off), its folder does not
+                exist, or it is the sessions folder (where it would be listed as a session).
+            OperationError: the file cannot be written.
+        """
+        from engine.errors import OperationError
+        from engine.store import atomic_write_json
+        from engine.templates import export_template
+
+        exported = export_template(self.store.load(path))
+        output = output.expanduser()
+        if output.exists() and not overwrite:
+            raise BadInputError(f"{output} exists; choose another file or confirm to replace it")
+        if not output.parent.is_dir():
+            raise BadInputError(f"folder {output.parent} does not exist; create it first")
+        if output.parent.resolve() == self.workspace.sessions_dir.resolve():
+            raise BadInputError(
+                f"a template in {self.workspace.sessions_dir} would be listed as an unreadable"
+                " session; write it to another folder"
+            )
+        try:
+            atomic_write_json(output, exported.document)
+        except OSError as exc:
+            raise OperationError(f"cannot write {output}: {exc.strerror or exc}") from None
+        return exported
+
+    def import_template(self, source: Path, *, dataset: Path | None = None) -> ImportResult:
+        """A new pending session from a template or metadata file (see engine.templates).
+
+        Raises BadInputError for a bad file or dataset, StoreError when nothing can be written.
+        """
+        from engine.templates import import_session
+
+        return import_session(self.store, source.expanduser(), dataset=dataset)
+
+    def plan_cleanup(
+        self,
+        older_than: timedelta,
+        status: str | None = None,
+        *,
+        include_unreadable: bool = False,
+    ) -> CleanupPlan:
+        """Which sessions archiving would move (see engine.cleanup); nothing is moved."""
+        from engine.cleanup import plan_cleanup
+
+        return plan_cleanup(self, older_than, status, include_unreadable=include_unreadable)
+
+    def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
+        """Archive what ``plan`` lists that did not change since; failures are collected."""
+        from engine.cleanup import apply_cleanup
+
+        return apply_cleanup(plan)
 
 
 def _check_dataset_present(metadata: TrainingMetadata) -> None:

@@ -66,6 +66,8 @@ class EvaluationDone(ProgressEvent):
 
     event: Literal["evaluation"] = "evaluation"
     model: str | None = None
+    split: str = "validation"
+    """``validation`` during training; ``test`` for the final evaluation on a held-out part."""
     step: int
     epoch: float | None = None
     eval_loss: float | None = None

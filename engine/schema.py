@@ -111,6 +111,8 @@ class SplitConfig(Section):
     """Rows in the validation part."""
     test_size: int | None = None
     """Rows in the test part."""
+    indices_sha256: str | None = None
+    """sha256 of the split's row indices, compared on resume: the same rows in the same parts."""
 
 
 class DatasetConfig(Section):
@@ -345,6 +347,8 @@ class Environment(Section):
     """CPU threads torch used."""
     host: str | None = None
     """Host name."""
+    packages: dict[str, str] = Field(default_factory=dict)
+    """Versions of the other libraries that shape the results (accelerate, tokenizers, ...)."""
 
 
 class TrainingMetadata(Section):

@@ -1,0 +1,377 @@
+"""The training worker: ``python -m engine.training.worker METADATA [--resume] [--force]``.
+
+Everything it needs is in the metadata file. It keeps ``execution_status`` true at every moment:
+``running`` (pid, host, kernel start time, heartbeat, progress) while it trains, then
+``completed``, ``failed`` (error, type, traceback file) or, after SIGTERM/SIGINT, ``interrupted``
+once a checkpoint is written. Errors are never recorded as completed.
+
+Exit codes: 0 completed, 1 failed, 2 refused (bad input, cannot resume), 3 interrupted.
+
+The workspace is the one holding the metadata file (``<ws>/logs/training_sessions/`` or, for an
+unsaved session, ``<ws>/logs/training_runs/<id>/``), else ``$LLMTOOL_WORKSPACE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Literal
+
+from engine.liveness import check_liveness, current_host, current_process_started_at
+from engine.progress import utc_now
+from engine.schema import Environment, SplitConfig, TrainingMetadata
+from engine.store import MetadataError, SessionStore, read_metadata
+from engine.training.recorder import RESULTS_FILE, RunRecorder
+from engine.training.resumability import (
+    assess_resume,
+    dataset_blocker,
+    planned_torch_threads,
+    workspace_of_metadata,
+)
+from engine.training.signals import StopRequest
+
+if TYPE_CHECKING:
+    from engine.training.data import SessionData
+    from engine.training.runner import UnitResult
+
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_INTERRUPTED = 3
+
+
+class AlreadyRunning(Exception):
+    """Another live worker runs the session."""
+
+
+def _environment(torch_threads: int, device: str) -> Environment:
+    import accelerate
+    import numpy
+    import sklearn
+    import tokenizers
+    import torch
+    import transformers
+
+    return Environment(
+        python=platform.python_version(),
+        torch=torch.__version__,
+        transformers=transformers.__version__,
+        platform=platform.platform(),
+        device=device,
+        torch_threads=torch_threads,
+        host=current_host(),
+        accelerate=accelerate.__version__,
+        tokenizers=tokenizers.__version__,
+        scikit_learn=sklearn.__version__,
+        numpy=numpy.__version__,
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:500] or type(error).__name__
+
+
+class Worker:
+    """One training run of one session."""
+
+    def __init__(self, metadata_path: Path, *, resume: bool, force: bool) -> None:
+        self.metadata_path = metadata_path
+        self.resume = resume
+        self.force = force
+        self.workspace = workspace_of_metadata(metadata_path)
+        self.store = SessionStore(self.workspace)
+        self.stop = StopRequest()
+        self.warnings: tuple[str, ...] = ()
+
+    # -- admission -------------------------------------------------------------------------
+
+    def _refusal(self, metadata: TrainingMetadata) -> str | None:
+        if self.resume:
+            assessment = assess_resume(self.workspace, metadata, force=self.force)
+            self.warnings = assessment.warnings
+            return None if assessment.resumable else assessment.blocker
+        if metadata.status != "pending":
+            return (
+                f"session {metadata.session_id} is {metadata.status}, not pending; use"
+                f" `llmtool-tui resume {metadata.session_id}` or `llmtool-tui relaunch`"
+            )
+        problem = dataset_blocker(metadata)
+        if problem is not None and not self.force:
+            return problem + "; analyse the dataset again (relaunch with --dataset)"
+        return None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.request(signal.Signals(signum).name)
+
+    def run(self) -> int:
+        """Train the session; returns the exit code."""
+        try:
+            metadata = read_metadata(self.metadata_path)
+        except MetadataError as exc:
+            print(f"worker: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        refusal = self._refusal(metadata)
+        if refusal:
+            print(f"worker: cannot train {metadata.session_id}: {refusal}", file=sys.stderr)
+            return EXIT_REFUSED
+        # From here on a stop request is honoured at the next safe point, never mid-write.
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        run_dir = self.workspace.run_dir(metadata.session_id)
+        recorder = RunRecorder(self.store, self.metadata_path, run_dir)
+        try:
+            return self._train(metadata, recorder)
+        except AlreadyRunning as exc:
+            print(f"worker: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        finally:
+            recorder.close()
+
+    # -- status ----------------------------------------------------------------------------
+
+    def _mark_running(self, recorder: RunRecorder, threads: int, device: str) -> TrainingMetadata:
+        environment = _environment(threads, device)
+        workspace = self.workspace
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            # Checked under the file's lock: of two workers started at once, one wins.
+            if check_liveness(metadata).status_to_show in ("running", "stale"):
+                raise AlreadyRunning(
+                    f"session {metadata.session_id} is already running (pid {status.pid} on"
+                    f" {status.host}); stop it first"
+                )
+            if self.resume and status.status != "pending":
+                status.resume_count += 1
+            now = utc_now()
+            status.status = "running"
+            status.started_at = now
+            status.last_heartbeat_at = now
+            status.pid = recorder.pid
+            status.host = current_host()
+            status.process_started_at = current_process_started_at()
+            for name in (
+                "completed_at",
+                "ended_at",
+                "error_message",
+                "error_type",
+                "traceback_path",
+                "current_model",
+                "current_model_index",
+                "step",
+                "max_steps",
+                "epoch",
+            ):
+                setattr(status, name, None)
+            metadata.training_model_config.torch_threads = threads
+            metadata.environment = environment
+            paths = metadata.output_paths
+            paths.run_dir = str(recorder.run_dir)
+            paths.models_dir = str(workspace.session_models_dir(metadata.session_id))
+            paths.logs_dir = str(workspace.logs_dir)
+            paths.results_csv = str(recorder.run_dir / RESULTS_FILE)
+
+        written = recorder.update(mutate)
+        recorder.status_changed("running", "resumed" if self.resume else "started")
+        for warning in self.warnings:
+            recorder.warning(f"forced: {warning}")
+        return written
+
+    def _record_split(self, recorder: RunRecorder, data: SessionData) -> None:
+        digest = data.digest()
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            split = metadata.dataset_config.split
+            previous = getattr(split, "indices_sha256", None)
+            if previous is not None and previous != digest:
+                recorder.warning(
+                    "the train/validation split differs from the one of the earlier run"
+                    " (the data changed); the resumed training is not the same training"
+                )
+            # indices_sha256 is an extra key (the schema keeps unknown keys): it proves on resume
+            # that the split is the same one.
+            metadata.dataset_config.split = SplitConfig.model_validate(
+                {
+                    **split.model_dump(),
+                    "train_size": len(data.train),
+                    "validation_size": len(data.validation),
+                    "test_size": len(data.test),
+                    "indices_sha256": digest,
+                }
+            )
+
+        recorder.update(mutate)
+
+    def _unit_started(self, recorder: RunRecorder, name: str, index: int, total: int) -> None:
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            status.current_model = name
+            status.current_model_index = index
+            status.models_total = total
+            status.step = status.max_steps = status.epoch = None
+
+        recorder.update(mutate)
+
+    def _unit_finished(self, recorder: RunRecorder, name: str) -> None:
+        def mutate(metadata: TrainingMetadata) -> None:
+            trained = metadata.execution_status.models_trained
+            if name not in trained:
+                metadata.execution_status.models_trained = [*trained, name]
+
+        recorder.update(mutate)
+
+    def _mark_completed(self, recorder: RunRecorder, mode: str, results: list[UnitResult]) -> None:
+        from engine.training.runner import write_one_vs_all_map
+
+        if mode == "distributed":
+            best_model = results[0].model
+            best_f1 = sum(result.best_f1 for result in results) / len(results)
+            best_path = results[0].model_path.parent
+            write_one_vs_all_map(best_path, results)
+        else:
+            winner = max(results, key=lambda result: result.best_f1)
+            best_model, best_f1, best_path = winner.model, winner.best_f1, winner.model_path
+        snapshot = recorder.snapshot
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            now = utc_now()
+            status.status = "completed"
+            status.completed_at = now
+            status.ended_at = now
+            status.last_heartbeat_at = now
+            status.models_trained = [result.name for result in results]
+            status.best_model = best_model
+            status.best_f1 = best_f1
+            status.best_model_path = str(best_path)
+            status.current_model = None
+            status.current_model_index = None
+            status.step = snapshot.step
+            status.max_steps = snapshot.max_steps
+            status.epoch = snapshot.epoch
+
+        recorder.stop_heartbeat()
+        recorder.update(mutate)
+        recorder.status_changed("completed", f"best {best_model}: macro F1 {best_f1:.4f}")
+
+    def _mark_ended(
+        self,
+        recorder: RunRecorder,
+        status_name: Literal["failed", "interrupted"],
+        message: str,
+        error: BaseException | None,
+    ) -> None:
+        traceback_path = recorder.write_traceback(error) if error is not None else None
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            status.status = status_name
+            status.ended_at = utc_now()
+            status.error_message = message
+            status.error_type = type(error).__name__ if error is not None else None
+            status.traceback_path = str(traceback_path) if traceback_path else None
+
+        recorder.stop_heartbeat()
+        recorder.update(mutate)
+        recorder.status_changed(status_name, message)
+
+    # -- training --------------------------------------------------------------------------
+
+    def _train(self, metadata: TrainingMetadata, recorder: RunRecorder) -> int:
+        import torch
+        from huggingface_hub.utils import disable_progress_bars
+        from transformers.utils import logging as transformers_logging
+
+        # Progress bars of weight loading and saving would fill worker.out with carriage returns.
+        disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+
+        threads = planned_torch_threads(metadata) or torch.get_num_threads()
+        # Fixed per session: the thread count changes how sums are split, hence the weights.
+        torch.set_num_threads(threads)
+        if torch.cuda.is_available():
+            device, use_cpu = f"cuda:0 ({torch.cuda.get_device_name(0)})", False
+        else:
+            device, use_cpu = "cpu", True
+        metadata = self._mark_running(recorder, threads, device)
+        recorder.start_heartbeat()
+        try:
+            results = self._train_units(metadata, recorder, threads, use_cpu)
+        except Exception as error:
+            from engine.training.runner import Interrupted
+
+            if isinstance(error, Interrupted):
+                checkpoint = read_metadata(self.metadata_path).execution_status.last_checkpoint
+                where = f"; resume continues from {Path(checkpoint).name}" if checkpoint else ""
+                self._mark_ended(recorder, "interrupted", f"{error}{where}", None)
+                return EXIT_INTERRUPTED
+            self._mark_ended(
+                recorder, "failed", f"{type(error).__name__}: {_one_line(error)}", error
+            )
+            return EXIT_FAILED
+        self._mark_completed(recorder, metadata.training_model_config.training_mode, results)
+        return EXIT_COMPLETED
+
+    def _train_units(
+        self, metadata: TrainingMetadata, recorder: RunRecorder, threads: int, use_cpu: bool
+    ) -> list[UnitResult]:
+        from engine.training import faults
+        from engine.training.data import load_session_data
+        from engine.training.models import check_models
+        from engine.training.runner import Interrupted, UnitTrainer, plan_units
+
+        config = metadata.training_model_config
+        resolved = check_models(config.models())
+        recorder.info(f"loading {metadata.dataset_config.primary_file}")
+        data = load_session_data(metadata.dataset_config)
+        recorder.open_results(data.label_names)
+        self._record_split(recorder, data)
+        units = plan_units(
+            config,
+            resolved,
+            data,
+            self.workspace.session_models_dir(metadata.session_id),
+            recorder.run_dir,
+        )
+        trainer = UnitTrainer(config, data, recorder, self.stop, threads, use_cpu)
+        results: list[UnitResult] = []
+        for index, unit in enumerate(units, start=1):
+            if self.stop.requested:
+                raise Interrupted(f"stopped by {self.stop.signal_name} before {unit.name}")
+            done = trainer.finished(unit)
+            if done is not None:
+                recorder.info(f"{unit.name}: already trained (macro F1 {done.best_f1:.4f})")
+                self._unit_finished(recorder, unit.name)
+                results.append(done)
+                continue
+            self._unit_started(recorder, unit.name, index, len(units))
+            results.append(trainer.train(unit, index, len(units)))
+            self._unit_finished(recorder, unit.name)
+            faults.reached("between_units")
+        return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse the arguments and run the worker; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.training.worker",
+        description="Train the session described by a metadata file.",
+    )
+    parser.add_argument("metadata", type=Path, help="the session's metadata JSON file")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the newest complete checkpoint"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run even if the dataset or the thread count changed"
+    )
+    args = parser.parse_args(argv)
+    return Worker(args.metadata.resolve(), resume=args.resume, force=args.force).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
