@@ -378,9 +378,9 @@ class Engine:
         from engine.training.sessions import create_session, relaunch_metadata
 
         source = self.store.load(path)
-        metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
         if dataset is None:
             _check_dataset_present(source)
+        metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
         check_models(metadata.training_model_config.models())
         return create_session(self.store, metadata, save=True)
 

@@ -27,9 +27,10 @@ from engine.watcher import SessionChanges
 from llmtool_tui.commands import SessionCommands
 from llmtool_tui.dialogs.confirm import ConfirmDialog
 from llmtool_tui.dialogs.locate_dataset import LocateDatasetDialog
-from llmtool_tui.dialogs.message import MessageDialog
 from llmtool_tui.messages import (
+    CompareRequested,
     LiveViewRequested,
+    PerformanceChartRequested,
     RelaunchRequested,
     ResumeRequested,
     SessionChosen,
@@ -37,11 +38,14 @@ from llmtool_tui.messages import (
     StopRequested,
 )
 from llmtool_tui.screens import (
+    CompareScreen,
     DetailScreen,
     HelpScreen,
     HistoryScreen,
     MonitorScreen,
+    NewSessionWizard,
     OptionsScreen,
+    PerformanceScreen,
 )
 from llmtool_tui.screens.help import screen_keys
 from llmtool_tui.widgets.progress_panel import Clock
@@ -123,17 +127,13 @@ class StudioApp(App[None]):
         self.push_screen(HistoryScreen(self.engine, self.sessions_changed))
 
     def action_new_session(self) -> None:
-        """Option 2: the New Training Session wizard."""
-        # Placeholder until the wizard (llmtool_tui/screens/wizard.py) lands: replace this body.
-        self.push_screen(
-            MessageDialog(
-                "New Training Session (not in this build yet)",
-                "The New Training Session wizard is not part of this build yet. Meanwhile, start "
-                "a session from a shell:\n\n  llmtool-tui analyze DATASET\n"
-                "  llmtool-tui train DATASET\n\n"
-                "It appears in Resume/Relaunch Training as soon as it is saved.",
-            )
-        )
+        """Option 2: the New Training Session wizard; a launched session opens in its live view."""
+
+        def closed(launched: LaunchedSession | None) -> None:
+            if launched is not None:
+                self.post_message(SessionLaunched(launched))
+
+        self.push_screen(NewSessionWizard(self.engine), closed)
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
@@ -161,6 +161,12 @@ class StudioApp(App[None]):
         self.push_screen(
             MonitorScreen(self.engine, self.sessions_changed, path, session_id, self.clock)
         )
+
+    def on_compare_requested(self, message: CompareRequested) -> None:
+        self.push_screen(CompareScreen(self.engine, self.sessions_changed, message.paths))
+
+    def on_performance_chart_requested(self, message: PerformanceChartRequested) -> None:
+        self.push_screen(PerformanceScreen(self.engine, self.sessions_changed))
 
     def on_session_launched(self, message: SessionLaunched) -> None:
         launched = message.launched

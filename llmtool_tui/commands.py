@@ -30,7 +30,26 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Live view", "Follow this session's progress, evaluations and log", "live"),
     ("Session details", "Show this session's parameters", "details"),
     ("Toggle all sessions", "List every session, or the 20 most recent", "toggle_all"),
-    ("Filter sessions", "Show only sessions matching some words", "filter"),
+    (
+        "Search sessions",
+        "Search all sessions by words and fields: status:failed model:camembert tag:paper",
+        "filter",
+    ),
+    ("Compare marked sessions", "Parameters, F1 and F1 curves side by side", "compare"),
+    ("F1 chart", "Best F1 of sessions over time, by dataset or model", "chart"),
+    ("Edit notes", "Write notes on this session", "notes"),
+    ("Edit tags", "Tag this session (search with tag:)", "tags"),
+    (
+        "Export template",
+        "Write this session's configuration as a shareable file",
+        "export_template",
+    ),
+    ("Import template", "Make a new session from a template or metadata file", "import_template"),
+    (
+        "Archive old sessions…",
+        "Move old sessions to logs/archive/ after showing the plan (models are kept)",
+        "cleanup",
+    ),
     ("Keys", "Show the keys of this screen", "app.help"),
     ("Quit", "Leave the app (running sessions keep running)", "app.quit"),
 )

@@ -57,3 +57,15 @@ class SessionLaunched(Message):
     """A training worker was started: follow it in its live view."""
 
     launched: LaunchedSession
+
+
+@dataclass
+class CompareRequested(Message):
+    """The user asked to compare the marked sessions (two or more)."""
+
+    paths: list[Path]
+
+
+@dataclass
+class PerformanceChartRequested(Message):
+    """The user asked for the chart of the best F1 of sessions over time."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from engine.facade import Engine
 from engine.liveness import current_host, current_process_started_at
@@ -42,12 +42,20 @@ from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
-from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog
-from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
+from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, NotesDialog, TagsDialog
+from llmtool_tui.screens import (
+    CompareScreen,
+    DetailScreen,
+    HistoryScreen,
+    MonitorScreen,
+    PerformanceScreen,
+)
 
 #: The demo's "now": the running session's last event was 12 s before it.
 DEMO_NOW = datetime(2025, 10, 5, 23, 10, 12, tzinfo=UTC)
 RUNNING_SESSION = "train_20251005_223000"
+#: The completed sessions of the demo, with evaluations: the compare scene compares them.
+COMPLETED_SESSIONS = ("train_20251005_234530", "train_20251005_180000")
 SCREENSHOT_SIZE = (120, 36)
 
 
@@ -116,7 +124,11 @@ def _demo_sessions(data: Path) -> list[dict[str, Any]]:
             models_trained=["camembert-base"],
             best_model="camembert-base",
             best_f1=0.89,
-        ),
+        )
+        | {
+            "notes": "Baseline for the debates paper. Rerun with 5 epochs?",
+            "tags": ["paper", "baseline"],
+        },
         _document(
             "20251005_223000",
             "benchmark",
@@ -159,6 +171,55 @@ def _demo_sessions(data: Path) -> list[dict[str, Any]]:
             "20251004_090000", "custom", data / "annotated_data.csv", ["camembert-base"], "pending"
         ),
     ]
+
+
+def _older_sessions(data: Path) -> list[dict[str, Any]]:
+    """Completed sessions of the month before, oldest last: the performance chart's history."""
+    sessions = []
+    for timestamp, mode, dataset, models, best_model, best_f1 in (
+        ("20251001_160000", "quick", "french_texts.csv", ["camembert-base"], None, 0.80),
+        ("20250926_091000", "benchmark", "annotated_data.csv",
+         ["xlm-roberta-base", "camembert-base"], "xlm-roberta-base", 0.86),
+        ("20250920_143000", "custom", "french_texts.csv", ["flaubert/flaubert_base_cased"], None,
+         0.77),
+        ("20250912_101500", "quick", "annotated_data.csv", ["camembert-base"], None, 0.84),
+    ):  # fmt: skip
+        sessions.append(
+            _document(
+                timestamp,
+                mode,
+                data / dataset,
+                models,
+                "completed",
+                best_model=best_model or models[0],
+                best_f1=best_f1,
+            )
+        )
+    return sessions
+
+
+def _demo_evaluations(writer: ProgressWriter, curve: list[float], classes: list[float]) -> None:
+    """A finished quick run: one evaluation per epoch, per-class F1 at each."""
+    start = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
+    for epoch, macro_f1 in enumerate(curve, start=1):
+        shift = macro_f1 - curve[-1]
+        writer.write(
+            EvaluationDone(
+                time=start + timedelta(minutes=10 * epoch),
+                model="camembert-base",
+                step=150 * epoch,
+                epoch=float(epoch),
+                eval_loss=0.7 - 0.1 * epoch,
+                macro_f1=macro_f1,
+                accuracy=macro_f1 + 0.04,
+                per_class_f1={
+                    name: round(value + shift, 3)
+                    for name, value in zip(
+                        ("positive", "negative", "neutral"), classes, strict=True
+                    )
+                },
+            )
+        )
 
 
 def _demo_progress(writer: ProgressWriter) -> None:
@@ -263,6 +324,19 @@ def build_demo_workspace(root: Path) -> Workspace:
     broken = workspace.sessions_dir / "training_metadata_20251003_120000.json"
     broken.write_text('{"training_session": {"timestamp": "20251003_120000"', encoding="utf-8")
     os.utime(broken, (mtime, mtime))
+    for document in _older_sessions(data):
+        mtime -= 3600
+        path = store.create(TrainingMetadata.from_document(document))
+        os.utime(path, (mtime, mtime))
+    for session_id, curve, classes in (
+        (COMPLETED_SESSIONS[0], [0.78, 0.86, 0.89], [0.92, 0.88, 0.87]),
+        (COMPLETED_SESSIONS[1], [0.72, 0.79, 0.81], [0.85, 0.74, 0.84]),
+    ):
+        evaluations = ProgressWriter(workspace.run_dir(session_id) / "progress.jsonl")
+        try:
+            _demo_evaluations(evaluations, curve, classes)
+        finally:
+            evaluations.close()
     writer = ProgressWriter(workspace.run_dir(RUNNING_SESSION) / "progress.jsonl")
     try:
         _demo_progress(writer)
@@ -305,6 +379,24 @@ def _monitor_loaded(app: StudioApp) -> bool:
         return screen.events_seen == sum(1 for _ in lines)
 
 
+def _searched(app: StudioApp) -> bool:
+    screen = app.screen
+    return (
+        isinstance(screen, HistoryScreen)
+        and screen.shown_search is not None
+        and screen.shown_search.describe() == screen.query_one("#filter", Input).value
+        and not screen.fetching
+    )
+
+
+def _compared(app: StudioApp) -> bool:
+    return isinstance(app.screen, CompareScreen) and app.screen.sessions is not None
+
+
+def _performance_loaded(app: StudioApp) -> bool:
+    return isinstance(app.screen, PerformanceScreen) and app.screen.scores is not None
+
+
 def _dialog_shown(dialog: type[Screen[Any]]) -> Callable[[StudioApp], bool]:
     return lambda app: isinstance(app.screen, dialog)
 
@@ -326,6 +418,8 @@ class Scene:
         # A blinking cursor would make the same scene differ from one capture to the next.
         for field in app.screen.query(Input):
             field.cursor_blink = False
+        for text in app.screen.query(TextArea):
+            text.cursor_blink = False
         await pilot.pause()
 
 
@@ -347,7 +441,24 @@ SCENES: dict[str, Scene] = {
     ),
     "quit": Scene(((("3",), _dialog_shown(ConfirmDialog)),)),
     "help": Scene(((("1",), _history_loaded), (("question_mark",), None))),
-    "filter": Scene(((("1",), _history_loaded), (("slash", "c", "a", "m"), None))),
+    "search": Scene(
+        ((("1",), _history_loaded), (("slash", *"status:completed model:camembert"), _searched))
+    ),
+    # Session 1 and session 4, the two completed ones with evaluations (marking moves down).
+    "compare": Scene(
+        (
+            (("1",), _history_loaded),
+            (("space", "down", "down", "space", "c"), _compared),
+            (("d",), None),
+        )
+    ),
+    "performance": Scene(((("1",), _history_loaded), (("g",), _performance_loaded))),
+    "notes": Scene(
+        ((("1",), _history_loaded), (("1",), _detail_loaded), (("n",), _dialog_shown(NotesDialog)))
+    ),
+    "tags": Scene(
+        ((("1",), _history_loaded), (("1",), _detail_loaded), (("t",), _dialog_shown(TagsDialog)))
+    ),
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from engine.facade import Engine, LaunchedSession
+from engine.facade import Engine
 from engine.liveness import current_host, current_process_started_at
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
@@ -38,24 +38,15 @@ class FakeWorkerEngine(Engine):
     """The real facade, whose workers are the fake worker instead of a training."""
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__(workspace)
+        super().__init__(workspace, worker_module=FAKE_WORKER_MODULE)
         self.handles: list[WorkerHandle] = []
 
-    def _launch(
-        self,
-        metadata_path: Path,
-        metadata: TrainingMetadata,
-        *,
-        resume: bool,
-        force: bool,
-        saved: bool,
-    ) -> LaunchedSession:
-        handle = launch_worker(
-            self.workspace, metadata_path, resume=resume, force=force,
-            worker_module=FAKE_WORKER_MODULE,
-        )  # fmt: skip
+    def launch(
+        self, metadata_path: Path, *, resume: bool = False, force: bool = False, detach: bool = True
+    ) -> WorkerHandle:
+        handle = super().launch(metadata_path, resume=resume, force=force, detach=detach)
         self.handles.append(handle)
-        return LaunchedSession(metadata.session_id, metadata_path, handle.pid, saved)
+        return handle
 
 
 @pytest.fixture
@@ -69,6 +60,16 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
         if handle.poll() is None:
             handle.process.kill()
             handle.wait(5)
+
+
+@pytest.fixture
+def local_model(tmp_path: Path) -> Path:
+    """A model directory that passes the availability check (the fake worker never loads it)."""
+    model = tmp_path / "local-model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "bert"}')
+    (model / "model.safetensors").write_bytes(b"")
+    return model
 
 
 @pytest.fixture
@@ -127,9 +128,13 @@ async def test_resume_starts_the_worker_and_follows_it_live(
 
 
 async def test_relaunch_asks_then_starts_a_new_session(
-    engine: FakeWorkerEngine, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+    engine: FakeWorkerEngine,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    dataset: Path,
+    local_model: Path,
 ) -> None:
-    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    store.create(make_metadata(status="completed", dataset=str(dataset), model=str(local_model)))
     async with make_app(engine).run_test(size=(100, 30)) as pilot:
         await open_detail(pilot)
         await pilot.press("l")
@@ -146,9 +151,13 @@ async def test_relaunch_asks_then_starts_a_new_session(
 
 
 async def test_relaunch_with_edits_uses_the_edited_values(
-    engine: FakeWorkerEngine, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+    engine: FakeWorkerEngine,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    dataset: Path,
+    local_model: Path,
 ) -> None:
-    store.create(make_metadata(status="completed", dataset=str(dataset)))
+    store.create(make_metadata(status="completed", dataset=str(dataset), model=str(local_model)))
     async with make_app(engine).run_test(size=(100, 30)) as pilot:
         await open_detail(pilot)
         await pilot.press("e")
@@ -159,7 +168,7 @@ async def test_relaunch_with_edits_uses_the_edited_values(
         await pilot.click("#relaunch")
         monitor = await wait_for_completed_run(pilot)
     config = sessions_in(store)[monitor.session_id].training_model_config
-    assert (config.epochs, config.batch_size, config.selected_model) == (5, 8, "camembert-base")
+    assert (config.epochs, config.batch_size, config.selected_model) == (5, 8, str(local_model))
 
 
 async def test_stop_asks_then_stops_a_running_worker(
@@ -201,8 +210,13 @@ async def test_missing_dataset_offers_to_locate_it_then_relaunches(
     make_metadata: BuildMetadata,
     dataset: Path,
     tmp_path: Path,
+    local_model: Path,
 ) -> None:
-    path = store.create(make_metadata(status="completed", dataset=str(tmp_path / "moved.csv")))
+    path = store.create(
+        make_metadata(
+            status="completed", dataset=str(tmp_path / "moved.csv"), model=str(local_model)
+        )
+    )
     async with make_app(engine).run_test(size=(100, 30)) as pilot:
         await open_detail(pilot)
         await pilot.press("l", "y")

@@ -20,7 +20,7 @@ from engine.store import SessionStore, atomic_write_json
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.dialogs import MessageDialog
-from llmtool_tui.screens import DetailScreen, HistoryScreen, OptionsScreen
+from llmtool_tui.screens import DetailScreen, HistoryScreen, NewSessionWizard, OptionsScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import SessionTable
 
@@ -97,11 +97,11 @@ async def test_options_menu_by_digit_and_by_arrows(workspace: Workspace) -> None
     async with app_for(workspace).run_test() as pilot:
         app = pilot.app
         assert isinstance(app.screen, OptionsScreen)
-        # Option 2 opens the New Training Session (the wizard, or its placeholder).
+        # Option 2 opens the New Training Session wizard; escape on its first step leaves it.
         await pilot.press("2")
-        assert not isinstance(app.screen, OptionsScreen)
-        await app.pop_screen()
-        assert isinstance(app.screen, OptionsScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, NewSessionWizard))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, OptionsScreen))
         # Arrows + Enter: the first option is highlighted; down twice then up once is option 2.
         await pilot.press("down", "down", "up", "up", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
@@ -213,20 +213,96 @@ async def test_toggle_all_lists_more_than_twenty(
         await wait_until(pilot, lambda: table_of(app).row_count == 20)
 
 
-async def test_filter_narrows_the_rows_and_escape_clears_it(
+async def search_done(pilot: Pilot[None], described: str) -> None:
+    """Wait until the history shown is the one of the search ``described`` (``""``: none)."""
+    screen = pilot.app.screen
+    assert isinstance(screen, HistoryScreen)
+
+    def done() -> bool:
+        shown = screen.shown_search.describe() if screen.shown_search else ""
+        return shown == described and not screen.fetching
+
+    await wait_until(pilot, done)
+
+
+async def test_search_narrows_the_rows_and_escape_clears_it(
     workspace: Workspace, three_sessions: list[Path]
 ) -> None:
     async with app_for(workspace).run_test() as pilot:
         app = await open_history(pilot)
         await pilot.press("slash", *"flaubert")
+        await search_done(pilot, "flaubert")
         assert shown_ids(app) == ["train_20251003_120000"]
+        title = str(app.screen.query_one("#history-title", Static).render())
+        assert title == "Previous Training Sessions (search: flaubert)"
+        status = str(app.screen.query_one("#history-status", Static).render())
+        assert "1 match · Esc clears" in status
         await pilot.press("enter")
         assert app.focused is table_of(app)
         await pilot.press("escape")
+        await search_done(pilot, "")
         assert len(shown_ids(app)) == 3
         assert not app.screen.query_one("#filter", Input).display
+        title = str(app.screen.query_one("#history-title", Static).render())
+        assert title == "Previous Training Sessions (20 most recent)"
         await pilot.press("escape")
         assert isinstance(app.screen, OptionsScreen)
+
+
+async def test_search_by_fields_looks_through_every_session_not_only_those_shown(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    base = time.time() - 1000
+    # The one failed session is older than the 20 most recent listed.
+    old_failure = make_metadata("20250101_120000", status="failed", dataset="/data/debates.csv")
+    old_failure.tags = ["paper"]
+    path = store.create(old_failure)
+    os.utime(path, (base - 100, base - 100))
+    for index in range(22):
+        add_session(store, make_metadata, f"20251001_1200{index:02d}", mtime=base + index)
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        assert "train_20250101_120000" not in shown_ids(app)
+        await pilot.press("slash")
+        # Set at once: typed key by key, each prefix would be a search of all 23 files.
+        search = app.screen.query_one("#filter", Input)
+        search.value = "status:failed dataset:debates tag:PAPER after:2025-01-01"
+        await search_done(pilot, "status:failed dataset:debates tag:PAPER after:2025-01-01")
+        assert shown_ids(app) == ["train_20250101_120000"]
+        # It keeps its history number: typing it opens it.
+        assert table_of(app).shown_rows[0].index == 23
+        search.value = "model:nothing-like-this"
+        await search_done(pilot, "model:nothing-like-this")
+        message = str(app.screen.query_one("#history-message", Static).render())
+        assert "No session matches the search" in message
+        assert "matches none of the 23 session files" in message
+        assert not table_of(app).display
+
+
+async def test_a_bad_search_shows_its_error_inline_and_keeps_the_rows(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("slash", *"status:failed")
+        await search_done(pilot, "status:failed")
+        assert shown_ids(app) == ["train_20251004_120000"]
+        error = app.screen.query_one("#filter-error", Static)
+        assert not error.display
+        filter_input = app.screen.query_one("#filter", Input)
+        filter_input.value = "status:failed colour:red"
+        await pilot.pause()
+        assert error.display
+        assert str(error.render()).startswith("unknown filter field 'colour'")
+        assert "valid fields: status, model" in str(error.render())
+        # The rows of the last valid search stay.
+        assert shown_ids(app) == ["train_20251004_120000"]
+        filter_input.value = "status:failed"
+        await pilot.pause()
+        assert not error.display
+        await pilot.press("escape")
+        await search_done(pilot, "")
+        assert len(shown_ids(app)) == 3
 
 
 async def test_sorting_by_column_keeps_the_cursor_on_its_session(
@@ -342,6 +418,7 @@ async def test_a_filter_typed_quickly_after_the_slash_loses_no_key(
         for key in ("slash", "f", "l", "a", "u"):
             app.post_message(events.Key(key, "/" if key == "slash" else key))
         await wait_until(pilot, lambda: app.screen.query_one("#filter", Input).value == "flau")
+        await search_done(pilot, "flau")
         assert shown_ids(app) == ["train_20251003_120000"]
 
 

@@ -2,8 +2,9 @@
 
 The specification's rows come first, then the rest (SessionView.detail_rows()), then the
 "Action Mode" panel: resume (only for an incomplete, resumable session; otherwise why not),
-relaunch as is or with edits, stop a running session, and its live view. The view is read again
-whenever the watcher reports a change of its file, so a status shown here is never stale.
+relaunch as is or with edits, stop a running session, its live view, its notes and tags, and its
+export as a template. The view is read again whenever the watcher reports a change of its file
+(and after a save here), so a status shown here is never stale.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ from textual.widgets import Footer, Label, Static
 
 from engine.details import specification_rows
 from engine.facade import Engine, SessionView
+from engine.schema import TrainingMetadata
 from engine.store import MetadataError
 from engine.watcher import SessionChanges
+from llmtool_tui.dialogs.export_template import ExportTemplateDialog, TemplateExported
+from llmtool_tui.dialogs.message import MessageDialog
+from llmtool_tui.dialogs.notes import NotesDialog
 from llmtool_tui.dialogs.relaunch_edit import RelaunchEditDialog, RelaunchEdits
+from llmtool_tui.dialogs.tags import TagsDialog
 from llmtool_tui.messages import (
     LiveViewRequested,
     RelaunchRequested,
@@ -77,6 +83,9 @@ def actions_table(view: SessionView) -> Table:
     if view.status == "running":
         action("s", "stop", "Stop the training (it can be resumed from its last checkpoint)")
     action("m", "live", "Follow progress, evaluations and the log")
+    action("n", "notes", "Edit the session's notes")
+    action("t", "tags", "Edit its tags (the history's search finds them: tag:NAME)")
+    action("x", "export", "Write its configuration as a shareable template")
     return table
 
 
@@ -91,6 +100,11 @@ class DetailScreen(Screen[None]):
         Binding("e", "relaunch_edited", "Edit & relaunch"),
         Binding("s", "stop", "Stop"),
         Binding("m", "live", "Live view"),
+        # Out of the footer, which has no room left at 80 columns: the Action Mode panel and
+        # help (?) list them.
+        Binding("n", "notes", "Notes", show=False),
+        Binding("t", "tags", "Tags", show=False),
+        Binding("x", "export_template", "Export template", show=False),
         Binding("escape", "back", "Back"),
     ]
 
@@ -200,6 +214,44 @@ class DetailScreen(Screen[None]):
         """Follow the session's progress."""
         if self.view is not None:
             self.post_message(LiveViewRequested(self.path, self.view.metadata.session_id))
+
+    def _saved(self, metadata: TrainingMetadata | None) -> None:
+        # Read again at once: the watcher would too, but not in a workspace it does not follow.
+        if metadata is not None:
+            self.load()
+
+    def action_notes(self) -> None:
+        """Edit the session's notes."""
+        if self.view is not None:
+            self.app.push_screen(
+                NotesDialog(self.engine, self.path, self.view.metadata), self._saved
+            )
+
+    def action_tags(self) -> None:
+        """Edit the session's tags."""
+        if self.view is not None:
+            self.app.push_screen(
+                TagsDialog(self.engine, self.path, self.view.metadata), self._saved
+            )
+
+    def action_export_template(self) -> None:
+        """Write the session's configuration as a template file."""
+        if self.view is None:
+            return
+        session_id = self.view.metadata.session_id
+
+        def exported(done: TemplateExported | None) -> None:
+            if done is None:
+                return
+            message = f"Exported {session_id} to {done.output}"
+            if done.warnings:
+                self.app.push_screen(
+                    MessageDialog("Template exported", "\n".join([message, "", *done.warnings]))
+                )
+            else:
+                self.notify(message, markup=False)
+
+        self.app.push_screen(ExportTemplateDialog(self.engine, self.path, session_id), exported)
 
     def action_back(self) -> None:
         """Back to the history."""

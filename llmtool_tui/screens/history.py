@@ -1,12 +1,16 @@
-"""Previous Training Sessions: the live history table, its filter, and its empty and error states.
+"""Previous Training Sessions: the live history table, its search, marks, and its empty states.
 
-The refresh path is the only one: the app's watcher publishes a change → this screen fetches the
-history in a thread (``Engine.ahistory``) → ``SessionTable.show_rows`` diffs it into the table.
+The refresh path is the only one: the app's watcher publishes a change (or the search changes) →
+this screen fetches the history in a thread (``Engine.history`` with the parsed search) →
+``SessionTable.show_rows`` diffs it into the table. The search looks through every session file,
+not only the rows shown. From here the marked sessions are compared, the F1 chart opened,
+templates imported and old sessions archived.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -18,12 +22,20 @@ from textual.signal import Signal
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from engine.errors import BadInputError
 from engine.facade import Engine, History
+from engine.filters import FIELDS, SessionFilter, parse_filter
 from engine.store import DEFAULT_LIMIT
 from engine.watcher import SessionChanges
+from llmtool_tui.dialogs.cleanup import CleanupDialog
+from llmtool_tui.dialogs.import_template import ImportTemplateDialog, import_summary
 from llmtool_tui.dialogs.message import MessageDialog
-from llmtool_tui.messages import SessionChosen
+from llmtool_tui.messages import CompareRequested, PerformanceChartRequested, SessionChosen
 from llmtool_tui.widgets.session_table import SORT_NAMES, HistoryRow, SessionTable
+
+if TYPE_CHECKING:
+    from engine.cleanup import CleanupResult
+    from engine.templates import ImportResult
 
 TITLE = "Previous Training Sessions"
 #: How long a typed number waits for another digit when it could still grow (``1`` of ``12``).
@@ -35,6 +47,10 @@ UNREADABLE_HELP = (
 HOW_TO_START = (
     "Start one with 2 · New Training Session on the options screen, or from a shell "
     "with `llmtool-tui train DATASET`."
+)
+SEARCH_PLACEHOLDER = (
+    "Search: words and fields, e.g. status:failed model:camembert dataset:debates "
+    "after:2026-01-01 tag:paper f1>0.8"
 )
 
 
@@ -49,7 +65,9 @@ def history_rows(history: History, engine: Engine) -> list[HistoryRow]:
     return rows
 
 
-def empty_state(history: History, engine: Engine) -> Text | None:
+def empty_state(
+    history: History, engine: Engine, search: SessionFilter | None = None
+) -> Text | None:
     """The guidance shown above the table when there is nothing (readable) to list."""
     where = engine.workspace.sessions_dir
     if not history.directory_exists:
@@ -57,6 +75,12 @@ def empty_state(history: History, engine: Engine) -> Text | None:
             ("No training sessions found\n", "bold"),
             f"{where} does not exist yet: no session was saved in this workspace. ",
             HOW_TO_START,
+        )
+    if search and not history.sessions:
+        return Text.assemble(
+            ("No session matches the search\n", "bold"),
+            f"“{search.describe()}” matches none of the {history.total_files:,} session files. "
+            f"Esc clears the search. Fields: {', '.join(FIELDS)}.",
         )
     if not history.sessions and not history.unreadable:
         return Text.assemble(
@@ -73,20 +97,27 @@ def empty_state(history: History, engine: Engine) -> Text | None:
 
 
 class HistoryScreen(Screen[None]):
-    """The N most recent sessions (or all), live, filterable and sortable."""
+    """The N most recent sessions (or all), live, searchable, sortable and comparable."""
 
     SUB_TITLE = "Previous Training Sessions"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("a", "toggle_all", "All sessions"),
-        Binding("slash", "filter", "Filter"),
+        Binding("slash", "filter", "Search"),
+        Binding("c", "compare", "Compare"),
+        Binding("g", "chart", "Chart"),
+        # Out of the footer, which has no room left at 80 columns: listed by help (?) and the
+        # command palette, and ``a`` by the status line whenever more sessions exist.
+        Binding("a", "toggle_all", "All sessions", show=False),
+        Binding("i", "import_template", "Import template", show=False),
+        Binding("ctrl+d", "cleanup", "Archive old sessions", show=False),
     ]
     #: Keys handled outside the bindings, listed by the help screen.
     HELP_KEYS: tuple[tuple[str, str], ...] = (
         ("Enter", "Open the session's details"),
         ("1-9", "Open the session with that number"),
         ("click header", "Sort by that column"),
+        ("Esc", "Clear the search, then the marks, then go back"),
     )
 
     show_all: reactive[bool] = reactive(False, init=False)
@@ -97,6 +128,10 @@ class HistoryScreen(Screen[None]):
         self.engine = engine
         self.sessions_changed = sessions_changed
         self.history: History | None = None
+        self.search: SessionFilter | None = None
+        """The search typed last that could be parsed; None for none."""
+        self.shown_search: SessionFilter | None = None
+        """The search of ``history``, the one the table shows."""
         self._loading = False
         self._stale = False
         self._number = ""
@@ -108,11 +143,8 @@ class HistoryScreen(Screen[None]):
         yield SessionTable(id="sessions")
         yield Static(id="history-status", classes="status-line")
         yield Static(id="row-info", classes="status-line")
-        yield Input(
-            placeholder="Filter: words found in date, mode, dataset, model or status",
-            id="filter",
-            compact=True,
-        )
+        yield Input(placeholder=SEARCH_PLACEHOLDER, id="filter", compact=True)
+        yield Static(id="filter-error", classes="form-errors")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -124,6 +156,19 @@ class HistoryScreen(Screen[None]):
 
     def _sessions_changed(self, changes: SessionChanges) -> None:
         self.refresh_history()
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """Keys (metadata paths) of the sessions marked for a comparison."""
+        # Read from the table, not from its MarksChanged message: ``c`` typed right after
+        # ``space`` may arrive before the message does.
+        tables = self.query(SessionTable)
+        return tables.first().marked if tables else frozenset()
+
+    @property
+    def fetching(self) -> bool:
+        """Whether a fetch of the history is under way."""
+        return self._loading
 
     def refresh_history(self) -> None:
         """Fetch the history again; changes arriving meanwhile cause one more fetch after it."""
@@ -141,7 +186,10 @@ class HistoryScreen(Screen[None]):
             while True:
                 self._stale = False
                 limit = None if self.show_all else DEFAULT_LIMIT
-                self.history = await self.engine.ahistory(limit)
+                search = self.search
+                engine = self.engine
+                self.history = await engine.arun(engine.history, limit, session_filter=search)
+                self.shown_search = search
                 self._show_history()
                 if not self._stale:
                     break
@@ -153,10 +201,9 @@ class HistoryScreen(Screen[None]):
         if history is None:
             return
         table = self.query_one(SessionTable)
-        query = self.query_one("#filter", Input).value
         rows = history_rows(history, self.engine)
-        table.show_rows([row for row in rows if row.matches(query)] if query else rows)
-        message = empty_state(history, self.engine)
+        table.show_rows(rows)
+        message = empty_state(history, self.engine, self.shown_search)
         message_widget = self.query_one("#history-message", Static)
         message_widget.update(message or "")
         message_widget.display = message is not None
@@ -166,6 +213,8 @@ class HistoryScreen(Screen[None]):
         self._show_row_info(table.cursor_history_row)
 
     def _title(self) -> str:
+        if self.shown_search:
+            return f"{TITLE} (search: {self.shown_search.describe()})"
         if not self.show_all:
             return f"{TITLE} ({DEFAULT_LIMIT} most recent)"
         count = len(self.history.sessions) if self.history else 0
@@ -178,15 +227,22 @@ class HistoryScreen(Screen[None]):
         table = self.query_one(SessionTable)
         listed = len(history.sessions) + len(history.unreadable)
         parts = []
-        query = self.query_one("#filter", Input).value
-        if query:
-            parts.append(f"filter “{query}”: {table.row_count} of {listed} · Esc clears")
-        if history.total_files > listed:
+        if self.shown_search:
+            matches = len(history.sessions)
+            if not self.show_all and matches >= DEFAULT_LIMIT:
+                parts.append(f"first {matches} matches · a shows all · Esc clears")
+            else:
+                parts.append(f"{matches} match{'es' if matches != 1 else ''} · Esc clears")
+        elif history.total_files > listed:
             parts.append(f"{listed} of {history.total_files:,} files · a shows all")
+        if len(self.marked) == 1:
+            parts.append("1 marked · mark another to compare")
+        elif self.marked:
+            parts.append(f"{len(self.marked)} marked · c compares")
         if history.unreadable:
             parts.append(f"{len(history.unreadable)} unreadable")
         order = SORT_NAMES[table.sort_column] + (" (reversed)" if table.sort_reverse else "")
-        parts.append(f"sorted by {order}")
+        parts.append(f"sorted by {order} · o changes it")
         self.query_one("#history-status", Static).update(Text(" · ".join(parts)))
 
     def _show_row_info(self, row: HistoryRow | None) -> None:
@@ -213,6 +269,11 @@ class HistoryScreen(Screen[None]):
     @on(SessionTable.SortChanged)
     def _sort_changed(self) -> None:
         self._show_status()
+
+    @on(SessionTable.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._show_status()
+        self.refresh_bindings()
 
     def open_row(self, row: HistoryRow) -> None:
         """Open a session's details, or say why its file cannot be read."""
@@ -297,19 +358,78 @@ class HistoryScreen(Screen[None]):
         self.set_focus(filter_input)
 
     @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
-        self._show_history()
+    def _filter_changed(self, event: Input.Changed) -> None:
+        # Parsed at every key: a half-typed term (``status:fai``) shows why it is not a search
+        # yet, and the rows of the last valid search stay until it is one.
+        try:
+            search = parse_filter(event.value)
+        except BadInputError as error:
+            self._show_filter_error(str(error))
+            return
+        self._show_filter_error(None)
+        self.search = search or None
+        self.refresh_history()
+
+    def _show_filter_error(self, error: str | None) -> None:
+        line = self.query_one("#filter-error", Static)
+        line.update(Text(error or ""))
+        line.display = error is not None
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
         self.query_one(SessionTable).focus()
 
     def action_back(self) -> None:
-        """Clear an active filter first; otherwise go back to the options."""
+        """Clear the search first, then the marks; otherwise go back to the options."""
         filter_input = self.query_one("#filter", Input)
+        table = self.query_one(SessionTable)
         if filter_input.display:
             filter_input.value = ""
             filter_input.display = False
-            self.query_one(SessionTable).focus()
+            self._show_filter_error(None)
+            table.focus()
+            return
+        if self.marked:
+            table.set_marked(frozenset())
             return
         self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "compare":
+            # Dimmed until two sessions are marked: shown, so that comparing can be found.
+            return True if len(self.marked) >= 2 else None
+        return True
+
+    def action_compare(self) -> None:
+        """Compare the marked sessions side by side."""
+        table = self.query_one(SessionTable)
+        order = {row.key: position for position, row in enumerate(table.shown_rows)}
+        keys = sorted(self.marked, key=lambda key: (order.get(key, len(order)), key))
+        self.post_message(CompareRequested([Path(key) for key in keys]))
+
+    def action_chart(self) -> None:
+        """Open the chart of the best F1 of sessions over time."""
+        self.post_message(PerformanceChartRequested())
+
+    def action_import_template(self) -> None:
+        """Make a new session from a template or a collaborator's metadata file."""
+
+        def imported(result: ImportResult | None) -> None:
+            if result is None:
+                return
+            self.refresh_history()
+            self.app.push_screen(MessageDialog(*import_summary(result)))
+
+        self.app.push_screen(ImportTemplateDialog(self.engine), imported)
+
+    def action_cleanup(self) -> None:
+        """Archive old sessions, after showing what would move."""
+
+        def cleaned(result: CleanupResult | None) -> None:
+            if result is None:
+                return
+            archived = {str(done.item.session_file) for done in result.archived}
+            self.query_one(SessionTable).set_marked(self.marked - archived)
+            self.refresh_history()
+
+        self.app.push_screen(CleanupDialog(self.engine), cleaned)

@@ -2,7 +2,9 @@
 
 Rows are never cleared and refilled: ``show_rows`` adds new rows, updates the cells that changed
 and removes gone ones inside one batch, then sorts and puts the cursor back on the same session,
-so a live update neither flickers nor moves the user's selection.
+so a live update neither flickers nor moves the user's selection. Rows can be marked (``space``)
+for a comparison: a mark is kept by the row's key, so it survives sorting, live updates and a
+filter that hides the row for a while.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ STATUS_WIDTH = 18
 MIN_FLEXIBLE_WIDTH = 8
 #: Room for the vertical scrollbar, which appears as soon as the rows outgrow the screen.
 SCROLLBAR_WIDTH = 2
+#: A marked row's number is preceded by this; an unmarked one by as many spaces.
+MARK = "● "
 
 
 def running_progress(summary: SessionSummary) -> str:
@@ -115,23 +119,6 @@ class HistoryRow:
             error=unreadable.error,
         )
 
-    def matches(self, query: str) -> bool:
-        """Whether the filter ``query`` (case-insensitive words, all required) fits this row."""
-        haystack = " ".join(
-            str(value)
-            for value in (
-                self.index,
-                self.date,
-                self.mode,
-                self.dataset,
-                self.model,
-                self.status,
-                self.session_id,
-                self.path.name,
-            )
-        ).casefold()
-        return all(word in haystack for word in query.casefold().split())
-
 
 @dataclass(frozen=True)
 class SortCell:
@@ -163,7 +150,7 @@ class SortCell:
 def column_caps(table_width: int, index_width: int) -> dict[str, int]:
     """Width caps of the Dataset and Model columns so that the table fits ``table_width``."""
     padding = 2 * len(COLUMNS)
-    fixed = index_width + DATE_WIDTH + MODE_WIDTH + STATUS_WIDTH
+    fixed = len(MARK) + index_width + DATE_WIDTH + MODE_WIDTH + STATUS_WIDTH
     flexible = max(2 * MIN_FLEXIBLE_WIDTH, table_width - SCROLLBAR_WIDTH - padding - fixed)
     dataset = max(MIN_FLEXIBLE_WIDTH, (flexible + 1) // 2)
     return {
@@ -180,7 +167,9 @@ class SessionTable(DataTable[SortCell]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("o", "cycle_sort", "Sort"),
+        Binding("space", "toggle_mark", "Mark"),
+        # Out of the footer (no room at 80 columns): the history's status line names it.
+        Binding("o", "cycle_sort", "Sort", show=False),
         Binding("O", "reverse_sort", "Reverse sort", show=False),
     ]
 
@@ -192,9 +181,17 @@ class SessionTable(DataTable[SortCell]):
         column: str
         reverse: bool
 
+    @dataclass
+    class MarksChanged(Message):
+        """A row was marked or unmarked; ``marked`` are the keys (metadata paths) marked now."""
+
+        table: SessionTable
+        marked: frozenset[str]
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, HistoryRow] = {}
+        self._marked: set[str] = set()
         self.sort_column = "index"
         self.sort_reverse = False
         self._caps = column_caps(80, 2)
@@ -232,8 +229,10 @@ class SessionTable(DataTable[SortCell]):
         return {
             # Newest file first, ties in the engine's order (its history numbers).
             "index": SortCell(
-                "-" if row.index is None else str(row.index),
+                f"{MARK if row.key in self._marked else ' ' * len(MARK)}"
+                f"{'-' if row.index is None else row.index}",
                 (-row.mtime, row.index or 0, row.key),
+                style="bold" if row.key in self._marked else "",
             ),
             "date": SortCell(row.date, (row.date, row.key)),
             "mode": SortCell(row.mode, (row.mode.casefold(), row.key), cap=caps["mode"]),
@@ -284,6 +283,35 @@ class SessionTable(DataTable[SortCell]):
         except RowDoesNotExist:
             index = fallback_index
         self.move_cursor(row=min(max(index, 0), self.row_count - 1))
+
+    # -- marks ---------------------------------------------------------------------------------
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """The keys (metadata paths) of the marked rows, shown or not."""
+        return frozenset(self._marked)
+
+    def set_marked(self, keys: set[str] | frozenset[str]) -> None:
+        """Mark exactly ``keys``; redraw the rows whose mark changed."""
+        changed = self._marked ^ set(keys)
+        self._marked = set(keys)
+        for key in changed:
+            row = self._rows.get(key)
+            if row is not None:
+                self.update_cell(key, "index", self._cells(row)["index"], update_width=True)
+        if changed:
+            self.post_message(self.MarksChanged(self, self.marked))
+
+    def action_toggle_mark(self) -> None:
+        """Mark the row under the cursor for a comparison, or unmark it."""
+        row = self.cursor_history_row
+        if row is None or row.error is not None:
+            # An unreadable file has no parameters to compare.
+            self.app.bell()
+            return
+        self.set_marked(self._marked ^ {row.key})
+        # As in file managers: marking moves on, so that space space marks two rows.
+        self.action_cursor_down()
 
     # -- sorting -------------------------------------------------------------------------------
 

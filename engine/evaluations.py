@@ -1,0 +1,94 @@
+"""Results of sessions: a session's evaluations from its progress file, every session's best F1.
+
+The TUI's compare view overlays sessions' per-evaluation macro F1 and shows their per-class F1;
+its performance chart plots the best F1 of sessions over time. Both read here, synchronously:
+the UI calls these through the facade in a thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from engine.errors import OperationError
+from engine.history import dataset_label, model_label, session_date
+from engine.progress import EvaluationDone, parse_event
+from engine.store import SessionStore
+
+#: Cheap test run before a line is parsed: a long run's file holds thousands of step events for
+#: each evaluation, and JSON parsing plus validation of every one of them would dominate.
+_EVALUATION_MARK = b"evaluation"
+
+
+def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
+    """The evaluations recorded in a run's ``progress.jsonl``, in the order they happened.
+
+    Lines that cannot be parsed (a killed worker's partial last line, another tool's junk) are
+    skipped. An evaluation repeated after a resume (same model and step) replaces the earlier
+    one, at the earlier one's place, as the live view's table does.
+
+    Returns:
+        The evaluations; empty when the file does not exist (a session that never ran).
+
+    Raises:
+        OperationError: the file exists but cannot be read.
+    """
+    found: dict[tuple[str | None, int], EvaluationDone] = {}
+    try:
+        with progress_file.open("rb") as lines:
+            for line in lines:
+                if _EVALUATION_MARK not in line:
+                    continue
+                event = parse_event(line)
+                if isinstance(event, EvaluationDone):
+                    found[(event.model, event.step)] = event
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise OperationError(f"cannot read {progress_file}: {exc.strerror or exc}") from None
+    return list(found.values())
+
+
+def best_evaluation(evaluations: list[EvaluationDone]) -> EvaluationDone | None:
+    """The evaluation with the highest macro F1 (the first of equals); None when none has one."""
+    scored = [evaluation for evaluation in evaluations if evaluation.macro_f1 is not None]
+    return max(scored, key=lambda evaluation: evaluation.macro_f1 or 0.0, default=None)
+
+
+@dataclass(frozen=True)
+class SessionScore:
+    """One point of the performance chart: a session's best F1 and what it is grouped by."""
+
+    session_id: str
+    created: datetime
+    """When the session was created (its timestamp, else its file's modification time)."""
+    dataset: str
+    """The dataset's file name."""
+    model: str
+    """The best model, else the session's model (``(multiple)`` for a benchmark without one)."""
+    best_f1: float | None
+    """The recorded best macro F1; None for a session without a result."""
+
+
+def session_scores(store: SessionStore) -> list[SessionScore]:
+    """The best F1 of every readable session of the store, oldest first.
+
+    Unreadable files are left out: they have no result to plot.
+    """
+    scores = []
+    for record in store.list(limit=None).records:
+        metadata = record.metadata
+        execution = metadata.execution_status
+        created = datetime.strptime(session_date(metadata, record.mtime), "%Y-%m-%d %H:%M")
+        scores.append(
+            SessionScore(
+                session_id=metadata.session_id,
+                created=created,
+                dataset=dataset_label(metadata),
+                model=execution.best_model or model_label(metadata),
+                best_f1=execution.best_f1,
+            )
+        )
+    scores.sort(key=lambda score: (score.created, score.session_id))
+    return scores

@@ -1,0 +1,122 @@
+"""Import a template or a collaborator's metadata file as a new pending session.
+
+The TUI's ``llmtool-tui import FILE [--dataset PATH]``: the same engine call
+(``Engine.import_template``), in a thread. A refusal (no such file, not a metadata document, too
+large) is shown in the dialog; a file imported before (same ``session_uuid``) is not imported
+twice, and the session it became is named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from engine.errors import BadInputError, OperationError
+from engine.facade import Engine
+from engine.store import StoreError
+from engine.templates import ImportResult
+
+
+def import_summary(result: ImportResult) -> tuple[str, Text]:
+    """The title and body of the dialog that reports an import."""
+    body = Text()
+    if result.created:
+        title = "Template imported"
+        body.append(f"New session {result.session_id}", style="bold")
+        body.append(f" ({result.path.name}), status pending.\n")
+        body.append(f"Dataset: {result.dataset or '-'}")
+        if not result.dataset_found:
+            body.append(" (not found: locate it before training)", style="bold")
+    else:
+        title = "Already imported"
+        body.append("This file was imported already as session ")
+        body.append(result.session_id, style="bold")
+        body.append(f" ({result.path.name}); nothing was written.")
+    if result.warnings:
+        body.append("\n\nWarnings:", style="bold")
+        for warning in result.warnings:
+            body.append(f"\n• {warning}")
+    return title, body
+
+
+class ImportTemplateDialog(ModalScreen[ImportResult | None]):
+    """Asks for the file and, optionally, the dataset; dismissed with the result, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Label("Import a template", classes="dialog-title")
+            yield Static(
+                "A template (from Export) or a collaborator's metadata file becomes a new "
+                "pending session. Nothing in it is run; settings that would load remote code "
+                "or credentials are removed.",
+                classes="dialog-body",
+            )
+            with Grid(classes="dialog-form"):
+                yield Label("File")
+                yield Input(placeholder="/path/to/session.template.json", id="import-file",
+                            compact=True)  # fmt: skip
+                yield Label("Dataset")
+                yield Input(
+                    placeholder="optional: the dataset's path on this machine",
+                    id="import-dataset",
+                    compact=True,
+                )
+            yield Static(id="import-error", classes="form-errors")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Import", variant="primary", id="import")
+                yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#import-file", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        # Enter imports from either field: the dataset is optional (Tab moves to it).
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "import":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        """Close without importing."""
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        source = self.query_one("#import-file", Input).value.strip()
+        dataset = self.query_one("#import-dataset", Input).value.strip()
+        if not source:
+            self._show_error("give the path of the template or metadata file")
+            return
+        self._import(Path(source), Path(dataset).expanduser() if dataset else None)
+
+    @work(group="import-template", exclusive=True, exit_on_error=False)
+    async def _import(self, source: Path, dataset: Path | None) -> None:
+        engine = self.engine
+        try:
+            result: ImportResult = await engine.arun(
+                engine.import_template, source, dataset=dataset
+            )
+        except (BadInputError, OperationError, StoreError) as error:
+            self._show_error(str(error))
+            return
+        self.dismiss(result)
+
+    def _show_error(self, message: str) -> None:
+        self.query_one("#import-error", Static).update(Text(message))

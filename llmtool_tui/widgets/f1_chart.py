@@ -1,0 +1,147 @@
+"""A terminal line chart of F1 scores: the compare view's curves and the performance chart.
+
+Drawn by textual-plotext (plotext's figures as a Textual widget, working with Textual 8). Each
+series is a braille line through its points plus a marker of its own at each point, and the legend
+names the markers: series stay apart without colour (NO_COLOR, a monochrome terminal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+#: One marker and one colour per series, in order; a chart never shows more series than this.
+MARKERS = ("●", "▲", "■", "◆", "✚", "★", "○", "△")
+COLORS = ("cyan+", "orange+", "magenta+", "green+", "red+", "blue+", "yellow+", "white")
+MAX_SERIES = len(MARKERS)
+#: F1 axes snap to this step, so that a small difference between curves is not blown up to the
+#: whole height by a range that starts at the lowest point.
+Y_STEP = 0.05
+X_TICKS = 5
+#: F1 ticks fall on multiples of the first of these steps that gives at most MAX_Y_TICKS
+#: intervals (plotext's own ticks fall on values such as 0.742).
+Y_TICK_STEPS = (0.05, 0.1, 0.2, 0.25, 0.5)
+MAX_Y_TICKS = 6
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One line of the chart."""
+
+    label: str
+    points: tuple[tuple[float, float], ...]
+    """(x, F1) pairs, in x order."""
+
+
+def marker_of(position: int) -> str:
+    """The marker of the series at ``position``, as the legend and the tables beside it show it."""
+    return MARKERS[position % MAX_SERIES]
+
+
+def f1_range(values: Sequence[float]) -> tuple[float, float]:
+    """An F1 axis around ``values``: steps of Y_STEP, within [0, 1], never empty."""
+    low = max(0.0, math.floor((min(values) - Y_STEP / 2) / Y_STEP) * Y_STEP)
+    high = min(1.0, math.ceil((max(values) + Y_STEP / 2) / Y_STEP) * Y_STEP)
+    return round(low, 2), round(max(high, low + Y_STEP), 2)
+
+
+def f1_ticks(low: float, high: float) -> list[float]:
+    """Round F1 values from ``low`` to ``high``, at most MAX_Y_TICKS intervals apart."""
+    step = next(
+        (step for step in Y_TICK_STEPS if (high - low) / step <= MAX_Y_TICKS), Y_TICK_STEPS[-1]
+    )
+    first = math.ceil(round(low / step, 6)) * step
+    count = math.floor(round((high - first) / step, 6)) + 1
+    return [round(first + i * step, 2) for i in range(count)]
+
+
+def tick_positions(low: float, high: float, count: int = X_TICKS) -> list[float]:
+    """``count`` evenly spaced positions from ``low`` to ``high`` (one when they are equal)."""
+    if high <= low:
+        return [low]
+    return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+class F1Chart(PlotextPlot):
+    """F1 (y) against evaluations or time (x); a message instead when there is nothing to plot."""
+
+    DEFAULT_CSS = """
+    F1Chart {
+        height: 1fr;
+        min-height: 8;
+    }
+    F1Chart.-empty {
+        color: $text-muted;
+        padding: 1 2;
+    }
+    """
+
+    def __init__(self, empty_message: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.empty_message = empty_message
+        self.series: tuple[ChartSeries, ...] = ()
+        self.add_class("-empty")
+
+    def show_series(
+        self,
+        series: Sequence[ChartSeries],
+        *,
+        x_label: str,
+        x_tick_label: Callable[[float], str] | None = None,
+        empty_message: str | None = None,
+    ) -> None:
+        """Draw ``series`` (at most MAX_SERIES, the others are left out).
+
+        Args:
+            series: the lines; those without points are left out.
+            x_label: what the x axis counts.
+            x_tick_label: labels of the x ticks (dates); plotext's numbers when None.
+            empty_message: shown instead of the chart when no series has a point.
+        """
+        if empty_message is not None:
+            self.empty_message = empty_message
+        self.series = tuple(line for line in series if line.points)[:MAX_SERIES]
+        self.set_class(not self.series, "-empty")
+        plt = self.plt
+        plt.clear_figure()
+        if self.series:
+            self._draw(x_label, x_tick_label)
+        self.refresh()
+
+    def _draw(self, x_label: str, x_tick_label: Callable[[float], str] | None) -> None:
+        plt = self.plt
+        xs = [x for line in self.series for x, _ in line.points]
+        ys = [y for line in self.series for _, y in line.points]
+        # Lines first, markers after: a marker is never overdrawn by another series' line.
+        for position, line in enumerate(self.series):
+            plt.plot(*zip(*line.points, strict=True), marker="braille", color=COLORS[position])
+        for position, line in enumerate(self.series):
+            plt.scatter(
+                *zip(*line.points, strict=True),
+                marker=marker_of(position),
+                color=COLORS[position],
+                label=line.label,
+            )
+        low, high = min(xs), max(xs)
+        if low == high:
+            # A single x: plotext would stretch one point over an absurd range.
+            low, high = low - 1, high + 1
+        plt.xlim(low, high)
+        low_f1, high_f1 = f1_range(ys)
+        plt.ylim(low_f1, high_f1)
+        y_ticks = f1_ticks(low_f1, high_f1)
+        plt.yticks(y_ticks, [f"{tick:.2f}" for tick in y_ticks])
+        if x_tick_label is not None:
+            positions = tick_positions(min(xs), max(xs))
+            plt.xticks(positions, [x_tick_label(x) for x in positions])
+        plt.xlabel(x_label)
+
+    def render(self) -> RenderResult:
+        if not self.series:
+            return Text(self.empty_message)
+        return super().render()

@@ -1,0 +1,205 @@
+"""Step 2: the text, label and language columns (detected, changeable) and a preview of the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, DataTable, Label, Select, SelectionList, Static
+
+from llmtool_tui.widgets.wizard.step import WizardStep
+
+if TYPE_CHECKING:
+    from engine.analysis import DatasetAnalysis
+
+#: The label Select's choice "several 0/1 columns"; a column name cannot start with a NUL.
+INDICATORS = "\0indicator-columns"
+#: Width of the text column in the preview; the other columns get PREVIEW_OTHER_WIDTH.
+PREVIEW_TEXT_WIDTH = 44
+PREVIEW_OTHER_WIDTH = 16
+LAYOUT_DESCRIPTIONS = {
+    "single-column": "one class per text",
+    "list-column": "zero or more labels per text, listed in one column",
+    "indicator-columns": "one 0/1 column per label",
+}
+
+
+def layout_line(analysis: DatasetAnalysis) -> str:
+    """``Labels: single-column (one class per text) · single-label · 4 categories``."""
+    config = analysis.dataset_config
+    layout = config.label_layout or "single-column"
+    parts = [f"Labels: {layout} ({LAYOUT_DESCRIPTIONS.get(layout, layout)})"]
+    if config.label_delimiter:
+        parts.append(f"delimiter {config.label_delimiter!r}")
+    parts += [config.strategy, f"{config.num_categories} categories"]
+    return " · ".join(parts)
+
+
+class ColumnsStep(WizardStep):
+    """The columns the analysis used; changing one (or the rare-class choice) analyses again."""
+
+    DEFAULT_CSS = """
+    ColumnsStep {
+        #column-selects {
+            height: auto;
+        }
+        .column-field {
+            width: 1fr;
+            height: auto;
+            margin-right: 1;
+        }
+        #indicator-columns {
+            max-height: 5;
+            &.-hidden {
+                display: none;
+            }
+        }
+        #label-layout {
+            color: $text-accent;
+        }
+        #preview {
+            height: 1fr;
+            margin-top: 1;
+        }
+    }
+    """
+
+    TITLE = "Columns and labels"
+    HINT = "Change a column to analyse again: space opens a list, ↑/↓ and Enter pick."
+
+    @dataclass
+    class ColumnsChanged(Message):
+        """Different columns (or rare-class handling) were chosen: analyse the file again."""
+
+        text_column: str | None
+        label_columns: list[str]
+        language_column: str | None
+        drop_rare_classes: bool
+
+    class ColumnsConfirmed(Message):
+        """The columns are right: go on to the analysis."""
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="column-selects"):
+            for select_id, caption, prompt in (
+                ("text-column", "Text column", "(detect)"),
+                ("label-column", "Label column", "(detect)"),
+                ("language-column", "Language column", "(detect from texts)"),
+            ):
+                with Vertical(classes="column-field"):
+                    yield Label(caption, markup=False)
+                    yield Select[str]([], prompt=prompt, id=select_id, compact=True)
+        yield SelectionList[str](id="indicator-columns", classes="-hidden", compact=True)
+        yield Static("", id="label-layout", markup=False)
+        yield Checkbox(
+            "Drop classes with fewer than 2 examples (--drop-rare-classes)",
+            id="drop-rare",
+            compact=True,
+        )
+        yield DataTable(id="preview", cursor_type="none", zebra_stripes=True)
+
+    def enter_step(self) -> None:
+        self.refresh_step()
+        self.query_one("#text-column", Select).focus()
+
+    def refresh_step(self) -> None:
+        """Show the state's columns, choices and analysis (after each analysis)."""
+        state = self.state
+        columns = state.columns
+        indicators = len(state.label_columns) > 1
+        self._fill_select(
+            "#text-column", [(column, column) for column in columns], state.text_column
+        )
+        self._fill_select(
+            "#label-column",
+            [(column, column) for column in columns] + [("several 0/1 columns", INDICATORS)],
+            INDICATORS if indicators else next(iter(state.label_columns), None),
+        )
+        self._fill_select(
+            "#language-column", [(column, column) for column in columns], state.language_column
+        )
+        ticks: SelectionList[str] = self.query_one("#indicator-columns", SelectionList)
+        ticks.clear_options()
+        ticks.add_options(
+            (Text(column), column, column in state.label_columns) for column in columns
+        )
+        ticks.set_class(not indicators, "-hidden")
+        self.query_one("#drop-rare", Checkbox).value = state.drop_rare_classes
+        analysis = state.analysis
+        self.query_one("#label-layout", Static).update(layout_line(analysis) if analysis else "")
+        self._fill_preview(analysis.preview if analysis else [])
+
+    def _fill_select(
+        self, selector: str, options: list[tuple[str, str]], value: str | None
+    ) -> None:
+        select: Select[str] = self.query_one(selector, Select)
+        select.set_options((Text(caption), option) for caption, option in options)
+        if value is not None and any(option == value for _, option in options):
+            select.value = value
+
+    def _fill_preview(self, rows: list[dict[str, str]]) -> None:
+        table = self.query_one("#preview", DataTable)
+        table.clear(columns=True)
+        if not rows:
+            return
+        state = self.state
+        chosen = [state.text_column, *state.label_columns, state.language_column]
+        first = [column for column in chosen if column and column in rows[0]]
+        ordered = first + [column for column in rows[0] if column not in first]
+        for column in ordered:
+            width = PREVIEW_TEXT_WIDTH if column == state.text_column else PREVIEW_OTHER_WIDTH
+            table.add_column(Text(column), key=column, width=width)
+        for row in rows:
+            table.add_row(
+                *(
+                    Text(row.get(column, ""), no_wrap=True, overflow="ellipsis")
+                    for column in ordered
+                )
+            )
+
+    def _select_value(self, selector: str) -> str | None:
+        value: Any = self.query_one(selector, Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
+    @on(Checkbox.Changed)
+    def _choice_changed(self, event: Message) -> None:
+        """Post ColumnsChanged when the widgets say something the state does not."""
+        event.stop()
+        ticks: SelectionList[str] = self.query_one("#indicator-columns", SelectionList)
+        label = self._select_value("#label-column")
+        ticks.set_class(label != INDICATORS, "-hidden")
+        if label == INDICATORS:
+            # In the file's order, whatever the order they were ticked in.
+            labels = [column for column in self.state.columns if column in ticks.selected]
+            if len(labels) < 2:
+                self.show_error("Tick two or more 0/1 indicator columns with space.")
+                return
+        else:
+            labels = [label] if label else []
+        choice = (
+            self._select_value("#text-column"),
+            labels,
+            self._select_value("#language-column"),
+            self.query_one("#drop-rare", Checkbox).value,
+        )
+        state = self.state
+        # Filling the widgets from the state posts these messages too: they change nothing.
+        if choice == (
+            state.text_column,
+            state.label_columns,
+            state.language_column,
+            state.drop_rare_classes,
+        ):
+            return
+        self.show_error(None)
+        self.post_message(self.ColumnsChanged(*choice))
+
+    def confirm(self) -> None:
+        self.post_message(self.ColumnsConfirmed())

@@ -1,0 +1,107 @@
+"""Step 1: the dataset file, typed with path completion or picked in a directory browser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from llmtool_tui.widgets.wizard.dataset_browser import DatasetBrowser
+from llmtool_tui.widgets.wizard.path_suggester import PathSuggester
+from llmtool_tui.widgets.wizard.step import WizardStep
+
+
+def resolve_dataset_path(text: str) -> Path:
+    """The absolute path of what was typed (``~`` expanded, relative to the current directory)."""
+    return Path(text.strip()).expanduser().absolute()
+
+
+class DatasetStep(WizardStep):
+    """Type a path (→ accepts the completion) or browse with ctrl+o; Enter analyses the file."""
+
+    DEFAULT_CSS = """
+    DatasetStep {
+        #sample-hint {
+            display: none;
+            margin-top: 1;
+            color: $text-success;
+            &.-shown {
+                display: block;
+            }
+        }
+    }
+    """
+
+    TITLE = "Dataset"
+    HINT = "CSV, TSV, JSON, JSONL, Excel (.xlsx) or Parquet. → completes, ctrl+o browses."
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "browse", "Browse files")]
+
+    sample: str | None = None
+    """The sample dataset's path, once proposed."""
+
+    @dataclass
+    class DatasetChosen(Message):
+        """A dataset file was chosen: analyse it."""
+
+        path: Path
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(
+            self.state.dataset,
+            placeholder="path/to/annotated_data.csv",
+            suggester=PathSuggester(),
+            id="dataset-path",
+        )
+        yield Static("", id="sample-hint", markup=False)
+
+    def enter_step(self) -> None:
+        self.query_one("#dataset-path", Input).focus()
+
+    def propose_sample(self, path: Path, description: str) -> None:
+        """Fill in the bundled sample dataset for a new user, unless something was typed."""
+        field = self.query_one("#dataset-path", Input)
+        if field.value.strip():
+            return
+        self.sample = str(path)
+        self.query_one("#sample-hint", Static).update(
+            f"No training session yet: the bundled sample dataset is filled in ({description}). "
+            "Press Enter to analyse it."
+        )
+        field.value = self.sample
+
+    @on(Input.Changed, "#dataset-path")
+    def _remember(self, event: Input.Changed) -> None:
+        event.stop()
+        self.state.dataset = event.value
+        self.query_one("#sample-hint").set_class(
+            self.sample is not None and event.value == self.sample, "-shown"
+        )
+        self.show_error(None)
+
+    def confirm(self) -> None:
+        text = self.query_one("#dataset-path", Input).value
+        if not text.strip():
+            self.show_error("Type the path of a dataset file, or press ctrl+o to browse.")
+            return
+        self.post_message(self.DatasetChosen(resolve_dataset_path(text)))
+
+    def action_browse(self) -> None:
+        """Pick the file in a directory browser that opens where the typed path points."""
+        typed = self.query_one("#dataset-path", Input).value.strip()
+        start = resolve_dataset_path(typed) if typed else Path.cwd()
+        while not start.is_dir() and start != start.parent:
+            start = start.parent
+        self.app.push_screen(DatasetBrowser(start), self._browsed)
+
+    def _browsed(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.query_one("#dataset-path", Input).value = str(path)
+        self.confirm()

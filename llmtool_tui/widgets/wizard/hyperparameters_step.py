@@ -1,0 +1,267 @@
+"""Step 6: the hyperparameters, with the mode's defaults, refused inline when out of range."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Static
+
+from engine.schema import ModelConfig
+from engine.training.sessions import suggested_max_length
+from llmtool_tui.widgets.wizard.step import WizardStep
+
+#: Bounds of max_length when the model's own maximum is unknown (BERT-like models take 512).
+DEFAULT_MODEL_MAX_TOKENS = 512
+MAX_SEED = 2**32 - 1
+
+
+class InRange(Validator):
+    """A whole number or a number within bounds, described in one sentence when it is not."""
+
+    def __init__(
+        self,
+        *,
+        integer: bool,
+        minimum: float,
+        maximum: float,
+        exclusive_minimum: bool = False,
+        exclusive_maximum: bool = False,
+    ) -> None:
+        self.integer = integer
+        self.minimum = minimum
+        self.maximum = maximum
+        self.exclusive_minimum = exclusive_minimum
+        self.exclusive_maximum = exclusive_maximum
+        kind = "a whole number" if integer else "a number"
+        low, high = format_default(minimum), format_default(maximum)
+        if exclusive_minimum or exclusive_maximum:
+            description = (
+                f"Must be {kind} {'>' if exclusive_minimum else '≥'} {low} and "
+                f"{'<' if exclusive_maximum else '≤'} {high}."
+            )
+        else:
+            description = f"Must be {kind} from {low} to {high}."
+        super().__init__(failure_description=description)
+
+    def parse(self, value: str) -> int | float:
+        """The value as a number. Raises ValueError."""
+        number = int(value.strip()) if self.integer else float(value.strip())
+        if not math.isfinite(number):
+            raise ValueError(value)
+        return number
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            number = self.parse(value)
+        except ValueError:
+            return self.failure(value=value)
+        too_low = number <= self.minimum if self.exclusive_minimum else number < self.minimum
+        too_high = number >= self.maximum if self.exclusive_maximum else number > self.maximum
+        return self.failure(value=value) if too_low or too_high else self.success()
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One field of ModelConfig the step lets the user set."""
+
+    name: str
+    label: str
+    help: str
+    basic: bool
+    """Offered in every mode; the others only in the custom mode."""
+
+
+HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter("epochs", "Epochs", "passes over the training data", True),
+    Hyperparameter("batch_size", "Batch size", "texts per training step", True),
+    # Its help names the chosen model's maximum (see _show_validation).
+    Hyperparameter("max_length", "Max length", "", True),
+    Hyperparameter("learning_rate", "Learning rate", "peak rate of AdamW, e.g. 2e-5", False),
+    Hyperparameter("warmup_ratio", "Warmup", "share of the steps warming the rate up", False),
+    Hyperparameter("weight_decay", "Weight decay", "AdamW weight decay", False),
+    Hyperparameter(
+        "early_stopping_patience",
+        "Early-stopping patience",
+        "evaluations without a better F1 before stopping",
+        False,
+    ),
+    Hyperparameter("seed", "Seed", "initialisation, data order and split", False),
+)
+
+
+def validator_for(name: str, max_tokens: int) -> InRange:
+    """The bounds of a hyperparameter (those the engine checks, plus the model's maximum)."""
+    bounds: dict[str, InRange] = {
+        "epochs": InRange(integer=True, minimum=1, maximum=1000),
+        "batch_size": InRange(integer=True, minimum=1, maximum=4096),
+        "max_length": InRange(integer=True, minimum=8, maximum=max_tokens),
+        "learning_rate": InRange(integer=False, minimum=0, maximum=1, exclusive_minimum=True),
+        "warmup_ratio": InRange(integer=False, minimum=0, maximum=1, exclusive_maximum=True),
+        "weight_decay": InRange(integer=False, minimum=0, maximum=1),
+        "early_stopping_patience": InRange(integer=True, minimum=1, maximum=1000),
+        "seed": InRange(integer=True, minimum=0, maximum=MAX_SEED),
+    }
+    return bounds[name]
+
+
+def format_default(value: Any) -> str:
+    """A number as the user would type it (``2e-05``, ``0.1``, ``3``, ``4294967295``)."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+class HyperparametersStep(WizardStep):
+    """Epochs, batch size and max length in every mode; every hyperparameter in custom mode."""
+
+    DEFAULT_CSS = """
+    HyperparametersStep {
+        #hyper-grid {
+            grid-size: 3;
+            grid-columns: 23 12 1fr;
+            grid-rows: auto;
+            grid-gutter: 0 1;
+            height: auto;
+        }
+        .hyper-help {
+            color: $text-muted;
+        }
+        .hyper-help.-invalid {
+            color: $text-error;
+        }
+        .-hidden {
+            display: none;
+        }
+        #hyper-others {
+            margin-top: 1;
+            color: $text-muted;
+        }
+    }
+    """
+
+    TITLE = "Hyperparameters"
+    HINT = "Defaults suit most data; tab moves between the fields."
+
+    @dataclass
+    class HyperparametersChosen(Message):
+        """Valid hyperparameters were entered."""
+
+        values: dict[str, int | float]
+
+    def compose_body(self) -> ComposeResult:
+        with Grid(id="hyper-grid"):
+            for field in HYPERPARAMETERS:
+                classes = "" if field.basic else "-advanced"
+                yield Label(field.label, classes=classes, markup=False)
+                yield Input(
+                    id=f"hyper-{field.name}-input",
+                    classes=classes,
+                    compact=True,
+                    validate_on=["changed"],
+                )
+                yield Label(
+                    "",
+                    id=f"hyper-{field.name}-help",
+                    classes=f"hyper-help {classes}",
+                    markup=False,
+                )
+        yield Static("", id="hyper-others", markup=False)
+
+    @property
+    def custom(self) -> bool:
+        return self.state.mode == "custom"
+
+    def defaults(self) -> dict[str, Any]:
+        """The engine's defaults (ModelConfig's), max length fitted to the texts and the model.
+
+        The mode decides which of them the user sees: all in custom mode, the basic ones else.
+        """
+        defaults = ModelConfig().model_dump()
+        analysis = self.state.analysis
+        if analysis is not None:
+            p95 = analysis.text_analysis.text_length_stats.token_p95
+            defaults["max_length"] = suggested_max_length(p95, self.max_tokens())
+        return {field.name: defaults[field.name] for field in HYPERPARAMETERS}
+
+    def max_tokens(self) -> int:
+        return self.state.model_max_tokens or DEFAULT_MODEL_MAX_TOKENS
+
+    def enter_step(self) -> None:
+        self.refresh_step()
+        self.query_one("#hyper-epochs-input", Input).focus()
+
+    def refresh_step(self) -> None:
+        """Show each field's typed value, or the mode's default when it was not edited."""
+        defaults = self.defaults()
+        for field in HYPERPARAMETERS:
+            field_input = self.query_one(f"#hyper-{field.name}-input", Input)
+            field_input.validators = [validator_for(field.name, self.max_tokens())]
+            typed = self.state.hyperparameters.get(field.name)
+            field_input.value = typed if typed is not None else format_default(defaults[field.name])
+            self._show_validation(field.name, field_input.validate(field_input.value))
+        for widget in self.query(".-advanced"):
+            widget.set_class(not self.custom, "-hidden")
+        others = self.query_one("#hyper-others", Static)
+        if self.custom:
+            others.update("")
+        else:
+            kept = ", ".join(
+                f"{field.label.lower()} {format_default(defaults[field.name])}"
+                for field in HYPERPARAMETERS
+                if not field.basic
+            )
+            others.update(f"Defaults kept: {kept}. The custom mode sets them all.")
+
+    @on(Input.Changed)
+    def _edited(self, event: Input.Changed) -> None:
+        event.stop()
+        name = (event.input.id or "").removeprefix("hyper-").removesuffix("-input")
+        if not name:
+            return
+        default = format_default(self.defaults()[name])
+        # A value equal to the default is no edit: it follows the default if that changes.
+        if event.value.strip() == default:
+            self.state.hyperparameters.pop(name, None)
+        else:
+            self.state.hyperparameters[name] = event.value
+        self._show_validation(name, event.validation_result)
+        self.show_error(None)
+
+    def _show_validation(self, name: str, result: ValidationResult | None) -> None:
+        """The field's help, or why its value is refused, next to it."""
+        help_label = self.query_one(f"#hyper-{name}-help", Label)
+        if result is not None and not result.is_valid:
+            help_label.update(" ".join(result.failure_descriptions))
+            help_label.add_class("-invalid")
+            return
+        if name == "max_length":
+            help_label.update(f"tokens per text; the model takes {self.max_tokens()}")
+        else:
+            help_label.update(next(field.help for field in HYPERPARAMETERS if field.name == name))
+        help_label.remove_class("-invalid")
+
+    def confirm(self) -> None:
+        values: dict[str, int | float] = {}
+        defaults = self.defaults()
+        for field in HYPERPARAMETERS:
+            field_input = self.query_one(f"#hyper-{field.name}-input", Input)
+            if not (field.basic or self.custom):
+                values[field.name] = defaults[field.name]
+                continue
+            result = field_input.validate(field_input.value)
+            self._show_validation(field.name, result)
+            if result is not None and not result.is_valid:
+                field_input.focus()
+                self.show_error(f"{field.label}: {' '.join(result.failure_descriptions)}")
+                return
+            values[field.name] = validator_for(field.name, self.max_tokens()).parse(
+                field_input.value
+            )
+        self.post_message(self.HyperparametersChosen(values))

@@ -1,0 +1,64 @@
+"""The F1 chart widget: axes that keep small differences visible, markers, the empty message."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from llmtool_tui.widgets import ChartSeries, F1Chart
+from llmtool_tui.widgets.f1_chart import MARKERS, MAX_SERIES, f1_range, f1_ticks, tick_positions
+
+
+class ChartApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield F1Chart("Nothing to draw yet.")
+
+
+def test_the_f1_axis_hugs_the_values_in_round_steps() -> None:
+    assert f1_range([0.81, 0.89]) == (0.75, 0.95)
+    assert f1_range([0.0]) == (0.0, 0.05)
+    assert f1_range([1.0, 0.99]) == (0.95, 1.0)
+    assert f1_ticks(0.75, 0.95) == [0.75, 0.8, 0.85, 0.9, 0.95]
+    assert f1_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert f1_ticks(0.35, 0.95) == [0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert tick_positions(1.0, 3.0, count=3) == [1.0, 2.0, 3.0]
+    assert tick_positions(2.0, 2.0) == [2.0]
+
+
+async def test_series_are_drawn_with_a_marker_each_and_labelled() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        chart = app.query_one(F1Chart)
+        assert str(chart.render()) == "Nothing to draw yet."
+        assert chart.has_class("-empty")
+        chart.show_series(
+            [
+                ChartSeries("first", ((1.0, 0.7), (2.0, 0.8))),
+                ChartSeries("empty", ()),
+                ChartSeries("second", ((1.0, 0.75),)),
+            ],
+            x_label="epoch",
+            x_tick_label=lambda x: f"e{x:g}",
+        )
+        await pilot.pause()
+        assert [line.label for line in chart.series] == ["first", "second"]
+        assert not chart.has_class("-empty")
+        drawn = chart.render()
+        assert isinstance(drawn, Text)
+        text = drawn.plain
+        assert f"{MARKERS[0] * 2} first" in text
+        assert f"{MARKERS[1] * 2} second" in text
+        assert "e1" in text and "e2" in text
+        assert "0.80" in text and "epoch" in text
+
+        chart.show_series([], x_label="epoch", empty_message="No evaluation yet.")
+        assert str(chart.render()) == "No evaluation yet."
+
+
+async def test_a_chart_draws_at_most_as_many_series_as_it_has_markers() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(80, 20)):
+        chart = app.query_one(F1Chart)
+        many = [ChartSeries(f"s{i}", ((float(i), 0.5),)) for i in range(MAX_SERIES + 3)]
+        chart.show_series(many, x_label="step")
+        assert len(chart.series) == MAX_SERIES
