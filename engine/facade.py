@@ -519,7 +519,10 @@ class Engine:
         exported = export_template(self.store.load(path))
         output = output.expanduser()
         if output.exists() and not overwrite:
-            raise BadInputError(f"{output} exists; choose another file or confirm to replace it")
+            raise BadInputError(
+                f"{output} exists; choose another file or pass --force to replace it"
+                " (in the app: confirm the replacement)"
+            )
         if not output.parent.is_dir():
             raise BadInputError(f"folder {output.parent} does not exist; create it first")
         if output.parent.resolve() == self.workspace.sessions_dir.resolve():

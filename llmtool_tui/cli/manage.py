@@ -17,9 +17,8 @@ from engine.cleanup import (
     parse_duration,
     plan_cleanup,
 )
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError
 from engine.facade import Engine
-from engine.store import atomic_write_json
 from engine.templates import export_template, import_session
 
 PROG = "llmtool-tui"
@@ -116,28 +115,18 @@ def _existing_workspace(args: argparse.Namespace) -> Engine:
 def run_export(args: argparse.Namespace) -> int:
     """``llmtool-tui export SESSION [-o FILE]``."""
     engine = Engine.from_args(args)
-    metadata = engine.store.load(engine.store.resolve(args.session))
-    exported = export_template(metadata)
-    for line in exported.cleaned.warnings():
-        warn(line)
+    path = engine.store.resolve(args.session)
     if args.output is None:
+        exported = export_template(engine.store.load(path))
+        for line in exported.cleaned.warnings():
+            warn(line)
         _print_json(exported.document)
         return 0
     output = Path(args.output).expanduser()
-    if output.exists() and not args.force:
-        raise BadInputError(f"{output} exists; choose another file or pass --force to replace it")
-    if not output.parent.is_dir():
-        raise BadInputError(f"folder {output.parent} does not exist; create it first")
-    if output.parent.resolve() == engine.workspace.sessions_dir.resolve():
-        raise BadInputError(
-            f"a template in {engine.workspace.sessions_dir} would be listed as an unreadable"
-            " session; write it to another folder"
-        )
-    try:
-        atomic_write_json(output, exported.document)
-    except OSError as exc:
-        raise OperationError(f"cannot write {output}: {exc.strerror or exc}") from None
-    print(f"exported {shown(metadata.session_id)} to {output}")
+    exported = engine.export_template(path, output, overwrite=args.force)
+    for line in exported.cleaned.warnings():
+        warn(line)
+    print(f"exported {shown(exported.document['template']['exported_from'])} to {output}")
     return 0
 
 
