@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 SHOWN_LANGUAGES = 5
 
 
+def add_column_options(parser: argparse.ArgumentParser) -> None:
+    """``--text-column`` and ``--label-column``, shared by ``analyze`` and ``train``."""
+    parser.add_argument("--text-column", metavar="C", help="column holding the texts")
+    parser.add_argument(
+        "--label-column",
+        metavar="L",
+        nargs="+",
+        action="extend",
+        dest="label_columns",
+        help="label column, or several 0/1 indicator columns (multi-label)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add the command to the parser."""
     parser = subparsers.add_parser(
@@ -32,15 +45,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         type=Path,
         help="CSV, TSV, JSON, JSONL, Excel (.xlsx) or Parquet file",
     )
-    parser.add_argument("--text-column", metavar="C", help="column holding the texts")
-    parser.add_argument(
-        "--label-column",
-        metavar="L",
-        nargs="+",
-        action="extend",
-        dest="label_columns",
-        help="label column, or several 0/1 indicator columns (multi-label)",
-    )
+    add_column_options(parser)
     parser.add_argument(
         "--language-column",
         metavar="C",
