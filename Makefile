@@ -38,5 +38,16 @@ check: lint typecheck test
 screenshots: $(BIN)/.installed
 	$(BIN)/python -m llmtool_tui.screenshots
 
+# Every benchmark; figures, the machine they came from and how to read them: bench/README.md.
+BENCH_TRAINING_ARGS ?= --repeat 1
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench_dropin.py
+	$(BIN)/python bench/bench_watch.py
+	$(BIN)/python bench/bench_sessions.py
+	$(BIN)/python bench/bench_app_start.py
+	$(BIN)/python bench/bench_analysis.py
+	$(BIN)/python bench/bench_language_detection.py
+	$(BIN)/python bench/bench_training.py $(BENCH_TRAINING_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

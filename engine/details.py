@@ -10,6 +10,18 @@ from collections.abc import Iterable
 from engine.history import dataset_label
 from engine.schema import TrainingMetadata
 
+#: Longest value shown in a detail row. A collaborator's file may hold megabytes in one field
+#: (notes, an error); laying that out would freeze a terminal for many seconds.
+MAX_SHOWN_CHARACTERS = 2_000
+
+
+def shorten(text: str) -> str:
+    """``text``, cut at MAX_SHOWN_CHARACTERS with a note saying where the rest is."""
+    if len(text) <= MAX_SHOWN_CHARACTERS:
+        return text
+    hidden = len(text) - MAX_SHOWN_CHARACTERS
+    return f"{text[:MAX_SHOWN_CHARACTERS]}… ({hidden:,} more characters; `show --json` has it all)"
+
 
 def _fmt(value: object) -> str:
     if value is None or value == "" or value == [] or value == {}:
@@ -17,10 +29,10 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return shorten(", ".join(str(v) for v in value))
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
+        return shorten(", ".join(f"{k}: {v}" for k, v in value.items()))
+    return shorten(str(value))
 
 
 def specification_rows(metadata: TrainingMetadata, status: str) -> list[tuple[str, str]]:
@@ -92,5 +104,8 @@ def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
 
 
 def detail_rows(metadata: TrainingMetadata, status: str) -> Iterable[tuple[str, str]]:
-    """Specification rows first, then the extended ones."""
-    return [*specification_rows(metadata, status), *extended_rows(metadata)]
+    """Specification rows first, then the extended ones; long values shortened."""
+    return [
+        (name, shorten(value))
+        for name, value in (*specification_rows(metadata, status), *extended_rows(metadata))
+    ]

@@ -420,6 +420,10 @@ class Scene:
             field.cursor_blink = False
         for text in app.screen.query(TextArea):
             text.cursor_blink = False
+        # Let the last key's re-render (and any layout it triggers, e.g. a chart resized to its
+        # new container) settle: on a loaded machine one pause is not always enough.
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
         await pilot.pause()
 
 
