@@ -380,7 +380,11 @@ class Engine:
         source = self.store.load(path)
         if dataset is None:
             _check_dataset_present(source)
+        from engine.templates import without_unsafe_keys
+
         metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
+        document, _removed = without_unsafe_keys(metadata.to_document())
+        metadata = TrainingMetadata.from_document(document)
         check_models(metadata.training_model_config.models())
         return create_session(self.store, metadata, save=True)
 

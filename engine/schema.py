@@ -250,6 +250,14 @@ class ModelConfig(Section):
     """Evaluate (and checkpoint) every N steps; None evaluates at the end of each epoch."""
     labels_to_train: list[str] = Field(default_factory=list)
     """Distributed mode: labels that get a one-vs-all model (all when empty)."""
+    nproc_per_node: int = Field(default=1, ge=1)
+    """Training processes per machine (one per GPU); above 1 the worker runs under torchrun."""
+    nnodes: int = Field(default=1, ge=1)
+    """Machines taking part; above 1, ``rdzv_endpoint`` must be set."""
+    rdzv_endpoint: str | None = None
+    """Multi-node: ``host:port`` of the rendezvous (the machine of node rank 0)."""
+    node_rank: int | None = None
+    """Multi-node: this machine's rank (0 hosts the rendezvous); None lets the rendezvous choose."""
 
     # model_config is both this section's name in the document and pydantic's configuration
     # attribute; the document's name wins through the alias on TrainingMetadata.
@@ -310,6 +318,8 @@ class ExecutionStatus(Section):
     """Newest complete checkpoint directory."""
     resume_count: int = 0
     """How many times the session was resumed."""
+    world_size: int | None = None
+    """Training processes of the last run (``nproc_per_node`` x ``nnodes``); resume keeps it."""
 
     def check_transition(self, new: str) -> None:
         """Raise InvalidTransitionError when ``new`` may not follow the current status."""

@@ -2,7 +2,10 @@
 
 A worker is ``python -m engine.training.worker METADATA [--resume] [--force]`` in its own session
 (so closing the terminal or losing the SSH connection sends it no SIGHUP), with stdin closed and
-its output appended to ``logs/training_runs/<session_id>/worker.out``. Nothing here keeps state
+its output appended to ``logs/training_runs/<session_id>/worker.out``. A session asking for more
+than one process (``nproc_per_node`` x ``nnodes``) runs the same module under PyTorch's launcher,
+``python -m torch.distributed.run``; the recorded pid is then the launcher's, which forwards a
+SIGTERM to every rank. Nothing here keeps state
 that the files do not: a fresh app finds a running worker through the pid, host and start time
 the worker records in its metadata, and stops it the same way (``stop_worker``).
 """
@@ -25,7 +28,7 @@ from typing import Any, Literal
 
 import psutil
 
-from engine.errors import OperationError
+from engine.errors import BadInputError, OperationError
 from engine.liveness import (
     DEAD_PROCESS_REASON,
     check_liveness,
@@ -34,6 +37,7 @@ from engine.liveness import (
     mark_interrupted_if_unchanged,
     reconcile_dead_session,
 )
+from engine.schema import ModelConfig
 from engine.store import SessionStore, atomic_write_json, read_metadata
 from engine.workspace import WORKSPACE_ENV, Workspace
 
@@ -73,15 +77,46 @@ class WorkerHandle:
         return self.process.wait(timeout)
 
 
+def launcher_arguments(config: ModelConfig) -> list[str]:
+    """``torch.distributed.run`` (torchrun) arguments for a multi-process session, else none.
+
+    One process in all needs no launcher. On one node torchrun's ``--standalone`` rendezvous
+    picks a free port itself; on several, every node names the same c10d endpoint, and the
+    rendezvous numbers the nodes unless ``node_rank`` fixes this node's rank.
+    """
+    if config.nproc_per_node * config.nnodes <= 1:
+        return []
+    arguments = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={config.nproc_per_node}",
+        f"--nnodes={config.nnodes}",
+    ]
+    if config.nnodes == 1:
+        return [*arguments, "--standalone"]
+    if not config.rdzv_endpoint:
+        raise BadInputError(
+            f"a session on {config.nnodes} nodes needs rdzv_endpoint, the host:port of the"
+            " rendezvous on node 0; relaunch it with --set rdzv_endpoint=HOST:PORT"
+        )
+    arguments += ["--rdzv-backend=c10d", f"--rdzv-endpoint={config.rdzv_endpoint}"]
+    if config.node_rank is not None:
+        arguments.append(f"--node-rank={config.node_rank}")
+    return arguments
+
+
 def worker_command(
     metadata_path: Path,
     *,
     resume: bool = False,
     force: bool = False,
     worker_module: str = WORKER_MODULE,
+    config: ModelConfig | None = None,
 ) -> list[str]:
-    """The worker's argv."""
-    command = [sys.executable, "-m", worker_module, str(metadata_path)]
+    """The worker's argv: ``python -m MODULE``, under torchrun when ``config`` asks for DDP."""
+    launcher = launcher_arguments(config) if config is not None else []
+    command = [*(launcher or [sys.executable]), "-m", worker_module, str(metadata_path)]
     if resume:
         command.append("--resume")
     if force:
@@ -143,12 +178,20 @@ def launch_worker(
 
     Raises:
         MetadataError: the metadata file cannot be read.
+        BadInputError: a multi-node session lacks its rendezvous endpoint.
         OperationError: the process could not be started.
     """
     metadata_path = Path(metadata_path).resolve()
-    session_id = read_metadata(metadata_path).session_id
+    metadata = read_metadata(metadata_path)
+    session_id = metadata.session_id
     log_path = worker_log_path(workspace, session_id)
-    command = worker_command(metadata_path, resume=resume, force=force, worker_module=worker_module)
+    command = worker_command(
+        metadata_path,
+        resume=resume,
+        force=force,
+        worker_module=worker_module,
+        config=metadata.training_model_config,
+    )
     env = dict(os.environ)
     env[WORKSPACE_ENV] = str(workspace.root)
     # Output goes to a file, which Python block-buffers: without this, the last lines before a

@@ -208,6 +208,33 @@ def _clean(value: Any, location: str, cleaned: Cleaned) -> Any:
     return value
 
 
+def without_unsafe_keys(value: Any, location: str = "") -> tuple[Any, list[str]]:
+    """A copy of a JSON value without UNSAFE_KEYS at any depth, and where they were.
+
+    Relaunching a collaborator's session must not carry ``trust_remote_code`` into the new one,
+    any more than importing it does.
+    """
+    removed: list[str] = []
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        for key, child in value.items():
+            where = f"{location}.{key}" if location else key
+            if key.lower().replace("-", "_") in UNSAFE_KEYS:
+                removed.append(where)
+                continue
+            result[key], inner = without_unsafe_keys(child, where)
+            removed.extend(inner)
+        return result, removed
+    if isinstance(value, list):
+        items = []
+        for i, child in enumerate(value):
+            item, inner = without_unsafe_keys(child, f"{location}[{i}]")
+            items.append(item)
+            removed.extend(inner)
+        return items, removed
+    return value, removed
+
+
 def sanitize_document(document: dict[str, Any], name: str) -> tuple[dict[str, Any], Cleaned]:
     """A copy without run sections, machine keys and unsafe keys, absolute paths reduced.
 

@@ -6,13 +6,9 @@ checkpoint cannot be written. The resumed run must end ``failed`` with a one-lin
 the cause (the traceback goes to traceback.txt, not to the message), must leave the first
 checkpoint complete, and a resume once space is freed must complete the training.
 
-Known failure (the xfail below, strict: it fails once fixed, and the mark must go): the half-written
-checkpoint takes the last free bytes, so ``RunRecorder.write_traceback`` raises ENOSPC inside
-``Worker._mark_ended`` and the metadata keeps ``running`` (liveness later shows it interrupted).
-Wanted in engine/training/worker.py: on a failure, free the space of incomplete checkpoints
-(``checkpoints.discard_incomplete`` on each unit directory) before recording it, and name the
-cause ("disk full while saving a checkpoint: free space, then resume"); in recorder.py:
-``write_traceback`` returns None on OSError instead of raising.
+The half-written checkpoint takes the last free bytes: the worker frees the space of incomplete
+checkpoints before recording the failure, and names the cause ("disk full while saving a
+checkpoint: free space, then resume").
 """
 
 from __future__ import annotations
@@ -129,7 +125,7 @@ def test_the_last_checkpoint_survives_a_full_disk_and_resume_works_once_freed(
     run = disk_full_run
     output = run.full_disk_run.stdout + run.full_disk_run.stderr
     assert run.full_disk_run.returncode != 0, output[-3000:]
-    assert "No space left on device" in output
+    assert "No space left on device" in (run.after_full_disk.error_message or "")
     # The checkpoint written before the disk filled is still complete and is the newest one.
     assert run.survivor_complete_after_full_disk
     assert run.newest_after_full_disk == run.survivor
@@ -139,12 +135,6 @@ def test_the_last_checkpoint_survives_a_full_disk_and_resume_works_once_freed(
     assert run.final.resume_count == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker: on ENOSPC, Recorder.write_traceback raises and the failure is never recorded"
-    " (status stays running); needs the change to engine/training/worker.py and recorder.py"
-    " described in tests/test_faults_disk_full.py's docstring",
-)
 def test_a_full_disk_fails_the_session_with_a_one_line_error(disk_full_run: DiskFullRun) -> None:
     run = disk_full_run
     assert run.full_disk_run.returncode == EXIT_FAILED

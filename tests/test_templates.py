@@ -12,6 +12,7 @@ import pytest
 
 import llmtool_tui.cli as cli
 from engine.errors import BadInputError
+from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.templates import (
@@ -421,3 +422,25 @@ def test_import_command_prints_untrusted_names_literally_and_escapes_controls(
     out = capsys.readouterr().out
     assert "dataset: [bold]data[red]\\x1b[2J.csv (not found" in out
     assert "\x1b" not in out
+
+
+def test_relaunch_does_not_carry_unsafe_keys(
+    store: SessionStore, workspace: Workspace, make_metadata: MakeMetadata, tmp_path: Path
+) -> None:
+    dataset = tmp_path / "annotated_data.csv"
+    dataset.write_text("text,label\nbonjour,a\nau revoir,b\n", encoding="utf-8")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"")
+    document = make_metadata(
+        status="completed", dataset=str(dataset), model=str(model)
+    ).to_document()
+    document["model_config"]["trust_remote_code"] = True
+    document["model_config"]["loader"] = {"Trust-Remote-Code": True, "kept": 1}
+    source = store.directory / "collaborator.json"
+    source.write_text(json.dumps(document))
+    new_path = Engine(workspace).prepare_relaunch(source)
+    written = json.loads(new_path.read_text())
+    assert "trust_remote_code" not in written["model_config"]
+    assert written["model_config"]["loader"] == {"kept": 1}

@@ -17,12 +17,16 @@ What Trainer and its callbacks do not offer, and is therefore written here:
   (Trainer's ``enable_jit_checkpoint`` is not used: it saves before the optimizer step, with the
   RNG already advanced by that step's dropout, so resuming from it is not exact.)
 * Progress events, results rows and the heartbeat snapshot, through the RunRecorder.
+* Under DDP (torchrun): the ranks agree on a stop request before acting on it, rank 0 alone
+  writes the completion marker, after every rank saved its RNG state, and the reported training
+  loss is the true mean loss (see ``SessionTrainer``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +39,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback
 
 from engine.training import faults
 from engine.training.checkpoints import prune, write_marker
+from engine.training.distributed import any_rank, barrier
 from engine.training.metrics import scores_from_metrics
 from engine.training.recorder import EvaluationRecord, RunRecorder
 from engine.training.signals import StopRequest
@@ -61,7 +66,32 @@ def preserved_rng_state() -> Iterator[None]:
 
 
 class SessionTrainer(Trainer):
-    """Trainer whose evaluations do not move the random generators (see the module docstring)."""
+    """Trainer whose evaluations do not move the random generators (see the module docstring).
+
+    It also never passes ``num_items_in_batch`` to the model. Trainer does so for any model whose
+    ``forward`` takes ``**kwargs`` (every model of transformers 5), assuming that the model then
+    sums its loss over the items and divides by that global count. Sequence-classification heads
+    ignore it and return the mean over their own batch; Trainer, still assuming a sum, multiplies
+    the loss by the number of processes (``average_tokens_across_devices``) and skips the
+    division by the gradient accumulation steps. Under DDP with two processes the reported loss,
+    and the gradients, were thus twice the true ones. With the flag off, each rank's loss is its
+    batch mean, DDP averages the gradients, and the logged loss is the mean over ranks: the loss
+    of the global batch.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model_accepts_loss_kwargs = False
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        super()._save_rng_state(output_dir)
+        if self.args.world_size > 1 and self.args.process_index == 0:
+            # Under DDP Trainer writes rng_state_<rank>.pth only; checkpoints.py requires
+            # rng_state.pth in every complete checkpoint. Rank 0's state is the one a forced
+            # resume on a single process continues from.
+            shutil.copyfile(
+                Path(output_dir) / "rng_state_0.pth", Path(output_dir) / "rng_state.pth"
+            )
 
     def evaluate(self, *args: Any, **kwargs: Any) -> dict[str, float]:
         with preserved_rng_state():
@@ -120,7 +150,11 @@ class RunCallback(TrainerCallback):
         steps = state.global_step - self._last_log_step
         elapsed = now - self._last_log_time
         samples_per_second = (
-            steps * args.train_batch_size * args.gradient_accumulation_steps / elapsed
+            steps
+            * args.train_batch_size
+            * args.gradient_accumulation_steps
+            * args.world_size
+            / elapsed
             if steps > 0 and elapsed > 0
             else None
         )
@@ -176,6 +210,9 @@ class RunCallback(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.recorder.snapshot.step = state.global_step
         self.recorder.snapshot.epoch = state.epoch
+        # Every rank must stop at the same step (see distributed.any_rank).
+        if any_rank(self.stop.requested) and not self.stop.requested:
+            self.stop.request("SIGTERM (another rank)")
         if not self.stop.requested or control.should_training_stop:
             return
         control.should_training_stop = True
@@ -212,16 +249,21 @@ class RunCallback(TrainerCallback):
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        write_marker(
-            checkpoint,
-            step=state.global_step,
-            final=self._training_ended(state),
-            torch_threads=self.unit.torch_threads,
-            unit=self.unit.name,
-        )
-        faults.reached("after_checkpoint")
-        best = state.best_model_checkpoint
-        prune(Path(args.output_dir), keep={Path(best)} if best else set())
-        self.recorder.checkpoint_saved(self.unit.name, state.global_step, checkpoint)
+        # The marker lists the files present: every rank's RNG state must be written first.
+        barrier()
+        if state.is_world_process_zero:
+            write_marker(
+                checkpoint,
+                step=state.global_step,
+                final=self._training_ended(state),
+                torch_threads=self.unit.torch_threads,
+                unit=self.unit.name,
+            )
+            faults.reached("after_checkpoint")
+            best = state.best_model_checkpoint
+            prune(Path(args.output_dir), keep={Path(best)} if best else set())
+            self.recorder.checkpoint_saved(self.unit.name, state.global_step, checkpoint)
+        # No rank goes on to read checkpoints (newest_complete) before the marker exists.
+        barrier()
         if self.stop.requested:
             control.should_training_stop = True

@@ -151,6 +151,18 @@ def newest_complete(unit_dir: Path) -> CheckpointInfo | None:
     return None
 
 
+def discard_all_incomplete(run_dir: Path) -> list[Path]:
+    """discard_incomplete on every unit of a run (after a failure, to free their space)."""
+    root = run_dir / CHECKPOINTS_DIR_NAME
+    if not root.is_dir():
+        return []
+    removed = discard_incomplete(root)
+    units = (p for p in root.iterdir() if p.is_dir() and checkpoint_step(p) is None)
+    for unit_dir in sorted(units):
+        removed.extend(discard_incomplete(unit_dir))
+    return removed
+
+
 def discard_incomplete(unit_dir: Path) -> list[Path]:
     """Delete the unit's checkpoints that are not complete; return what was deleted.
 

@@ -13,6 +13,7 @@ are not written twice: the history keeps each evaluation once. Should a re-done 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -161,7 +162,11 @@ class ResultsTable:
 class RunRecorder:
     """The worker's single writer of metadata status, progress, log and results."""
 
-    def __init__(self, store: SessionStore, metadata_path: Path, run_dir: Path) -> None:
+    def __init__(
+        self, store: SessionStore, metadata_path: Path, run_dir: Path, pid: int | None = None
+    ) -> None:
+        """``pid``: the process recorded as running the session (default: this one; under torchrun,
+        the launcher's)."""
         self.store = store
         self.metadata_path = metadata_path
         self.run_dir = run_dir
@@ -176,7 +181,7 @@ class RunRecorder:
         self._lock = threading.Lock()
         self._stop_heartbeat = threading.Event()
         self._heartbeat: threading.Thread | None = None
-        self.pid = os.getpid()
+        self.pid = pid if pid is not None else os.getpid()
 
     # -- files -----------------------------------------------------------------------------
 
@@ -396,11 +401,75 @@ class RunRecorder:
 
     # -- failures --------------------------------------------------------------------------
 
-    def write_traceback(self, error: BaseException) -> Path:
-        """The full traceback in ``traceback.txt`` (appended: a resumed run keeps older ones)."""
+    def write_traceback(self, error: BaseException) -> Path | None:
+        """The full traceback in ``traceback.txt`` (appended: a resumed run keeps older ones).
+
+        Returns None when it cannot be written (a full disk): the failure itself must still be
+        recorded in the metadata, which matters more than its traceback.
+        """
         path = self.run_dir / TRACEBACK_FILE
         text = "".join(traceback.format_exception(error))
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(f"--- {utc_now().isoformat()}\n{text}\n")
-        self.log.error("failed: %s", text)
-        return path
+        try:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"--- {utc_now().isoformat()}\n{text}\n")
+        except OSError:
+            path_written = None
+        else:
+            path_written = path
+        with contextlib.suppress(OSError):
+            self.log.error("failed: %s", text)
+        return path_written
+
+
+class FollowerRecorder(RunRecorder):
+    """The recorder of a torchrun rank other than 0: rank 0 alone writes the session's files.
+
+    Every rank runs the same training code, and its callbacks report the same (globally gathered)
+    steps and evaluations; only rank 0's reports reach the files, so each is written once.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        # Nothing is opened: nothing is written.
+        self.run_dir = run_dir
+        self.snapshot = Snapshot()
+        self.results = None
+        self.pid = os.getpid()
+
+    def open_results(self, label_names: list[str]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def info(self, message: str) -> None:
+        return None
+
+    def warning(self, message: str) -> None:
+        return None
+
+    def status_changed(self, status: str, message: str | None = None) -> None:
+        return None
+
+    def model_started(self, unit: str, index: int, total: int, resumed_from: str | None) -> None:
+        return None
+
+    def step(
+        self,
+        unit: str,
+        step: int,
+        max_steps: int,
+        epoch: float | None,
+        loss: float | None,
+        learning_rate: float | None,
+        samples_per_second: float | None,
+    ) -> None:
+        self.snapshot = Snapshot(step=step, max_steps=max_steps, epoch=epoch)
+
+    def evaluation(self, record: EvaluationRecord) -> None:
+        return None
+
+    def checkpoint_saved(self, unit: str, step: int, path: Path) -> None:
+        return None
+
+    def model_finished(self, unit: str, best_f1: float | None, path: Path) -> None:
+        return None

@@ -67,6 +67,34 @@ def planned_torch_threads(metadata: TrainingMetadata) -> int | None:
     return int(override) if override.isdigit() and int(override) > 0 else None
 
 
+def planned_world_size(metadata: TrainingMetadata) -> int:
+    """Training processes the next run will have: ``nproc_per_node`` x ``nnodes``."""
+    config = metadata.training_model_config
+    return config.nproc_per_node * config.nnodes
+
+
+def world_size_problem(metadata: TrainingMetadata) -> str | None:
+    """What changes when the checkpoints' world size differs from the planned one, else None.
+
+    Each rank reads its own slice of every global batch and its own RNG state from a checkpoint:
+    with another number of processes the batches, the step count per epoch and the dropout masks
+    all change, so the result can no longer equal an uninterrupted run's.
+    """
+    # Sessions recorded before world_size existed always ran one process.
+    used = metadata.execution_status.world_size or 1
+    planned = planned_world_size(metadata)
+    if used == planned:
+        return None
+    batch = metadata.training_model_config.batch_size
+    return (
+        f"the checkpoints were written by {used} training process(es) and this run would use"
+        f" {planned}: the global batch goes from {used * batch} to {planned * batch} rows, so the"
+        " steps per epoch, the data order from the checkpoint on and the learning-rate schedule"
+        " change, and ranks without a saved RNG state start from a fresh one; the result would"
+        f" differ from an uninterrupted run (set nproc_per_node/nnodes back to a world of {used})"
+    )
+
+
 def dataset_blocker(metadata: TrainingMetadata) -> str | None:
     """Why the session's dataset cannot be used as recorded (missing, changed), else None."""
     config = metadata.dataset_config
@@ -150,6 +178,11 @@ def assess_resume(
             f"the checkpoints were written with {used} torch threads and this run would use"
             f" {planned}; the result would differ from an uninterrupted run"
         )
+        if not force:
+            return ResumeAssessment(False, problem + "; resume with --force to accept that")
+        warnings.append(problem)
+    problem = world_size_problem(metadata) if newest is not None else None
+    if problem is not None:
         if not force:
             return ResumeAssessment(False, problem + "; resume with --force to accept that")
         warnings.append(problem)

@@ -50,6 +50,7 @@ from engine.training.checkpoints import (
     write_unit_result,
 )
 from engine.training.data import SessionData, encode_texts, subset, unit_labels
+from engine.training.distributed import Ranks, any_rank, barrier
 from engine.training.metrics import MACRO_F1, metrics_function
 from engine.training.models import ResolvedModel
 from engine.training.recorder import RunRecorder
@@ -152,7 +153,7 @@ def plan_units(
 
 
 def _training_arguments(
-    config: ModelConfig, unit: TrainingUnit, steps_per_epoch: int, use_cpu: bool
+    config: ModelConfig, unit: TrainingUnit, steps_per_epoch: int, use_cpu: bool, distributed: bool
 ) -> TrainingArguments:
     max_steps = steps_per_epoch * config.epochs
     by_steps = config.eval_steps is not None
@@ -186,6 +187,10 @@ def _training_arguments(
         report_to=[],
         disable_tqdm=True,
         use_cpu=use_cpu,
+        # Under torchrun on CPU: gloo, the one backend torch has there (nccl needs GPUs).
+        ddp_backend="gloo" if use_cpu and distributed else None,
+        # Every parameter of a classifier takes part in the loss: no extra graph traversal.
+        ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
         log_level="warning",
     )
@@ -243,8 +248,10 @@ class UnitTrainer:
         stop: StopRequest,
         torch_threads: int,
         use_cpu: bool,
+        ranks: Ranks | None = None,
     ) -> None:
         self.config = config
+        self.ranks = ranks or Ranks()
         self.data = data
         self.recorder = recorder
         self.stop = stop
@@ -277,9 +284,12 @@ class UnitTrainer:
         Raises:
             Interrupted: a stop was requested; the unit was checkpointed first.
         """
-        discarded = discard_incomplete(unit.checkpoint_dir)
-        for path in discarded:
-            self.recorder.warning(f"{unit.name}: removed incomplete checkpoint {path.name}")
+        if self.ranks.primary:
+            discarded = discard_incomplete(unit.checkpoint_dir)
+            for path in discarded:
+                self.recorder.warning(f"{unit.name}: removed incomplete checkpoint {path.name}")
+        # Every rank must see the same checkpoints as rank 0 before choosing one.
+        barrier()
         resume_from = newest_complete(unit.checkpoint_dir)
         self.recorder.model_started(
             unit.name, index, total, resume_from.path.name if resume_from else None
@@ -313,8 +323,13 @@ class UnitTrainer:
             ignore_mismatched_sizes=True,
             local_files_only=unit.model.local_files_only or final_best is not None,
         )
-        steps_per_epoch = math.ceil(len(train_set) / self.config.batch_size)
-        args = _training_arguments(self.config, unit, steps_per_epoch, self.use_cpu)
+        # Each optimizer step takes one batch per rank (Trainer shards whole batches, cycling back
+        # to the epoch's first ones to give every rank the same number).
+        batches = math.ceil(len(train_set) / self.config.batch_size)
+        steps_per_epoch = math.ceil(batches / self.ranks.world_size)
+        args = _training_arguments(
+            self.config, unit, steps_per_epoch, self.use_cpu, self.ranks.distributed
+        )
         callback = RunCallback(
             UnitInfo(
                 name=unit.name,
@@ -348,35 +363,39 @@ class UnitTrainer:
             self.recorder.info(f"{unit.name}: training had ended; saving its best checkpoint")
             best_f1 = final_best[1]
         else:
-            if self.stop.requested:
+            if any_rank(self.stop.requested):
                 # Asked to stop while the model was loading: nothing new to checkpoint.
                 raise Interrupted(f"stopped by {self.stop.signal_name} before {unit.name}")
             trainer.train(resume_from_checkpoint=str(resume_from.path) if resume_from else None)
             finished = newest_complete(unit.checkpoint_dir)
-            if self.stop.requested and (finished is None or not finished.final):
+            if any_rank(self.stop.requested) and (finished is None or not finished.final):
                 raise Interrupted(f"stopped by {self.stop.signal_name} during {unit.name}")
             best_f1 = trainer.state.best_metric
 
         if self.data.test:
             trainer.evaluate(subset(features, labels, self.data.test), metric_key_prefix="test")
-        path = _save_final_model(trainer.model, tokenizer, unit, label_names, multi_label)
-        faults.reached("before_unit_result")
         best = float(best_f1) if best_f1 is not None else 0.0
-        write_unit_result(
-            unit.checkpoint_dir,
-            {
-                "unit": unit.name,
-                "model": unit.model.name,
-                "label": unit.label,
-                "best_f1": best,
-                "model_path": str(path),
-            },
-        )
-        # The unit will never be resumed again: its checkpoints (optimizer states included,
-        # several times the model's size) only cost disk now.
-        for checkpoint in unit.checkpoint_dir.glob("checkpoint-*"):
-            shutil.rmtree(checkpoint, ignore_errors=True)
-        self.recorder.model_finished(unit.name, best, path)
+        path = unit.model_dir
+        # Every rank holds the same weights: rank 0 alone writes them and the unit's result.
+        if self.ranks.primary:
+            path = _save_final_model(trainer.model, tokenizer, unit, label_names, multi_label)
+            faults.reached("before_unit_result")
+            write_unit_result(
+                unit.checkpoint_dir,
+                {
+                    "unit": unit.name,
+                    "model": unit.model.name,
+                    "label": unit.label,
+                    "best_f1": best,
+                    "model_path": str(path),
+                },
+            )
+            # The unit will never be resumed again: its checkpoints (optimizer states included,
+            # several times the model's size) only cost disk now.
+            for checkpoint in unit.checkpoint_dir.glob("checkpoint-*"):
+                shutil.rmtree(checkpoint, ignore_errors=True)
+            self.recorder.model_finished(unit.name, best, path)
+        barrier()
         return UnitResult(unit.name, unit.model.name, unit.label, best, path)
 
 

@@ -7,6 +7,11 @@ once a checkpoint is written. Errors are never recorded as completed.
 
 Exit codes: 0 completed, 1 failed, 2 refused (bad input, cannot resume), 3 interrupted.
 
+Under torchrun (a session with ``nproc_per_node`` x ``nnodes`` above 1) every rank runs this
+module; rank 0 alone decides admission and writes the session's files, recording the launcher's
+pid (its parent) so that liveness and ``stop`` target the process that forwards SIGTERM to all
+ranks. torchrun reports a failed rank as exit code 1, whatever code the rank returned.
+
 The workspace is the one holding the metadata file (``<ws>/logs/training_sessions/`` or, for an
 unsaved session, ``<ws>/logs/training_runs/<id>/``), else ``$LLMTOOL_WORKSPACE``.
 """
@@ -14,6 +19,8 @@ unsaved session, ``<ws>/logs/training_runs/<id>/``), else ``$LLMTOOL_WORKSPACE``
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import platform
 import signal
 import sys
@@ -21,11 +28,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
+import psutil
+
 from engine.liveness import check_liveness, current_host, current_process_started_at
 from engine.progress import utc_now
 from engine.schema import Environment, SplitConfig, TrainingMetadata
 from engine.store import MetadataError, SessionStore, read_metadata
-from engine.training.recorder import RESULTS_FILE, RunRecorder
+from engine.training.checkpoints import discard_all_incomplete
+from engine.training.distributed import Ranks, any_rank, init_process_group
+from engine.training.recorder import RESULTS_FILE, FollowerRecorder, RunRecorder
 from engine.training.resumability import (
     assess_resume,
     dataset_blocker,
@@ -71,6 +82,13 @@ def _environment(torch_threads: int, device: str) -> Environment:
     )
 
 
+def _is_disk_full(error: BaseException) -> bool:
+    """ENOSPC, raised as OSError by Python or as a message by tokenizers/safetensors (Rust)."""
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or (
+        "No space left on device" in str(error)
+    )
+
+
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:500] or type(error).__name__
@@ -87,6 +105,7 @@ class Worker:
         self.store = SessionStore(self.workspace)
         self.stop = StopRequest()
         self.warnings: tuple[str, ...] = ()
+        self.ranks = Ranks.from_environment()
 
     # -- admission -------------------------------------------------------------------------
 
@@ -115,7 +134,9 @@ class Worker:
         except MetadataError as exc:
             print(f"worker: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        refusal = self._refusal(metadata)
+        # Rank 0 decides for all: the others would see the status it just wrote. When it refuses,
+        # torchrun ends the other ranks.
+        refusal = self._refusal(metadata) if self.ranks.primary else None
         if refusal:
             print(f"worker: cannot train {metadata.session_id}: {refusal}", file=sys.stderr)
             return EXIT_REFUSED
@@ -123,7 +144,13 @@ class Worker:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         run_dir = self.workspace.run_dir(metadata.session_id)
-        recorder = RunRecorder(self.store, self.metadata_path, run_dir)
+        recorder: RunRecorder
+        if not self.ranks.primary:
+            recorder = FollowerRecorder(run_dir)
+        elif self.ranks.distributed:
+            recorder = RunRecorder(self.store, self.metadata_path, run_dir, pid=os.getppid())
+        else:
+            recorder = RunRecorder(self.store, self.metadata_path, run_dir)
         try:
             return self._train(metadata, recorder)
         except AlreadyRunning as exc:
@@ -154,7 +181,12 @@ class Worker:
             status.last_heartbeat_at = now
             status.pid = recorder.pid
             status.host = current_host()
-            status.process_started_at = current_process_started_at()
+            status.process_started_at = (
+                psutil.Process(recorder.pid).create_time()
+                if self.ranks.distributed
+                else current_process_started_at()
+            )
+            status.world_size = self.ranks.world_size
             for name in (
                 "completed_at",
                 "ended_at",
@@ -295,26 +327,43 @@ class Worker:
         # Fixed per session: the thread count changes how sums are split, hence the weights.
         torch.set_num_threads(threads)
         if torch.cuda.is_available():
-            device, use_cpu = f"cuda:0 ({torch.cuda.get_device_name(0)})", False
+            local = self.ranks.local_rank
+            device, use_cpu = f"cuda:{local} ({torch.cuda.get_device_name(local)})", False
         else:
             device, use_cpu = "cpu", True
-        metadata = self._mark_running(recorder, threads, device)
-        recorder.start_heartbeat()
+        if self.ranks.distributed:
+            device += f", {self.ranks.world_size} processes (DDP)"
+        init_process_group(self.ranks, use_cpu)
+        if self.ranks.primary:
+            metadata = self._mark_running(recorder, threads, device)
+            recorder.start_heartbeat()
         try:
             results = self._train_units(metadata, recorder, threads, use_cpu)
         except Exception as error:
             from engine.training.runner import Interrupted
 
+            if not self.ranks.primary:
+                if not isinstance(error, Interrupted):
+                    print(f"worker rank {self.ranks.rank}: {_one_line(error)}", file=sys.stderr)
+                return EXIT_INTERRUPTED if isinstance(error, Interrupted) else EXIT_FAILED
             if isinstance(error, Interrupted):
                 checkpoint = read_metadata(self.metadata_path).execution_status.last_checkpoint
                 where = f"; resume continues from {Path(checkpoint).name}" if checkpoint else ""
                 self._mark_ended(recorder, "interrupted", f"{error}{where}", None)
                 return EXIT_INTERRUPTED
-            self._mark_ended(
-                recorder, "failed", f"{type(error).__name__}: {_one_line(error)}", error
-            )
+            message = f"{type(error).__name__}: {_one_line(error)}"
+            if _is_disk_full(error):
+                # The partial checkpoint holds the last free bytes: free them first, or not
+                # even the failure could be recorded. The previous complete one stays.
+                discard_all_incomplete(recorder.run_dir)
+                message = (
+                    f"disk full while saving a checkpoint ({_one_line(error)}): free space,"
+                    " then resume"
+                )
+            self._mark_ended(recorder, "failed", message, error)
             return EXIT_FAILED
-        self._mark_completed(recorder, metadata.training_model_config.training_mode, results)
+        if self.ranks.primary:
+            self._mark_completed(recorder, metadata.training_model_config.training_mode, results)
         return EXIT_COMPLETED
 
     def _train_units(
@@ -330,7 +379,8 @@ class Worker:
         recorder.info(f"loading {metadata.dataset_config.primary_file}")
         data = load_session_data(metadata.dataset_config)
         recorder.open_results(data.label_names)
-        self._record_split(recorder, data)
+        if self.ranks.primary:
+            self._record_split(recorder, data)
         units = plan_units(
             config,
             resolved,
@@ -338,20 +388,23 @@ class Worker:
             self.workspace.session_models_dir(metadata.session_id),
             recorder.run_dir,
         )
-        trainer = UnitTrainer(config, data, recorder, self.stop, threads, use_cpu)
+        trainer = UnitTrainer(config, data, recorder, self.stop, threads, use_cpu, self.ranks)
         results: list[UnitResult] = []
         for index, unit in enumerate(units, start=1):
-            if self.stop.requested:
+            if any_rank(self.stop.requested):
                 raise Interrupted(f"stopped by {self.stop.signal_name} before {unit.name}")
             done = trainer.finished(unit)
             if done is not None:
                 recorder.info(f"{unit.name}: already trained (macro F1 {done.best_f1:.4f})")
-                self._unit_finished(recorder, unit.name)
+                if self.ranks.primary:
+                    self._unit_finished(recorder, unit.name)
                 results.append(done)
                 continue
-            self._unit_started(recorder, unit.name, index, len(units))
+            if self.ranks.primary:
+                self._unit_started(recorder, unit.name, index, len(units))
             results.append(trainer.train(unit, index, len(units)))
-            self._unit_finished(recorder, unit.name)
+            if self.ranks.primary:
+                self._unit_finished(recorder, unit.name)
             faults.reached("between_units")
         return results
 

@@ -26,6 +26,7 @@ from engine.facade import Engine
 from engine.schema import ModelConfig
 from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
+from llmtool_tui.cli.analyze import add_column_options
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -94,15 +95,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         nargs="?",
         help="CSV, TSV, JSON, JSONL, Excel or Parquet file (optional with --demo)",
     )
-    train.add_argument("--text-column", metavar="C", help="column holding the texts")
-    train.add_argument(
-        "--label-column",
-        metavar="L",
-        nargs="+",
-        action="extend",
-        dest="label_columns",
-        help="label column, or several 0/1 indicator columns (multi-label)",
-    )
+    add_column_options(train)
     train.add_argument(
         "--mode",
         choices=("quick", "benchmark", "custom", "distributed"),
@@ -130,6 +123,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="evaluations without a better macro F1 before stopping early",
     )
     train.add_argument("--seed", type=int, metavar="N")
+    train.add_argument(
+        "--nproc-per-node",
+        type=int,
+        metavar="N",
+        help="training processes on this machine, one per GPU (above 1: torchrun and DDP;"
+        " --batch-size is then per process)",
+    )
     train.add_argument(
         "--no-save",
         action="store_true",
@@ -361,6 +361,13 @@ def _model_config(args: argparse.Namespace, names: list[str], *, demo_model: boo
     mode = args.mode or ("benchmark" if len(models) > 1 else "custom" if given else "quick")
     values = dict(DEMO_DEFAULTS if demo_model else QUICK_DEFAULTS)
     values.update(given)
+    if args.nproc_per_node is not None:
+        if args.nproc_per_node < 1:
+            raise BadInputError(
+                f"--nproc-per-node {args.nproc_per_node}: give 1 or more processes (one per GPU)"
+            )
+        # How many processes run the training, not how it trains: the mode stays as chosen.
+        values["nproc_per_node"] = args.nproc_per_node
     return ModelConfig(
         training_mode=mode,
         selected_model=models[0] if models else None,
@@ -427,6 +434,9 @@ def _report(
     final = read_metadata(path)
     status = final.execution_status
     code = WORKER_EXIT_CODES.get(worker_code, 1)
+    if code == 1 and status.status == "interrupted":
+        # torchrun (several processes) exits 1 whatever its ranks' codes: the status tells.
+        code = EXIT_INTERRUPTED
     if code == EXIT_INTERRUPTED and not by_user:
         code = 1
     summary = {
