@@ -38,14 +38,11 @@ from llmtool_tui.messages import (
     StopRequested,
 )
 from llmtool_tui.screens import (
-    CompareScreen,
     DetailScreen,
     HelpScreen,
     HistoryScreen,
     MonitorScreen,
-    NewSessionWizard,
     OptionsScreen,
-    PerformanceScreen,
 )
 from llmtool_tui.screens.help import screen_keys
 from llmtool_tui.widgets.progress_panel import Clock
@@ -133,6 +130,8 @@ class StudioApp(App[None]):
             if launched is not None:
                 self.post_message(SessionLaunched(launched))
 
+        from llmtool_tui.screens import NewSessionWizard  # loaded on use: see screens/__init__
+
         self.push_screen(NewSessionWizard(self.engine), closed)
 
     def action_help(self) -> None:
@@ -163,9 +162,13 @@ class StudioApp(App[None]):
         )
 
     def on_compare_requested(self, message: CompareRequested) -> None:
+        from llmtool_tui.screens import CompareScreen  # loaded on use: see screens/__init__
+
         self.push_screen(CompareScreen(self.engine, self.sessions_changed, message.paths))
 
     def on_performance_chart_requested(self, message: PerformanceChartRequested) -> None:
+        from llmtool_tui.screens import PerformanceScreen  # loaded on use: see screens/__init__
+
         self.push_screen(PerformanceScreen(self.engine, self.sessions_changed))
 
     def on_session_launched(self, message: SessionLaunched) -> None:
