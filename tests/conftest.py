@@ -64,3 +64,11 @@ def make_metadata(example_document: dict[str, Any]) -> Callable[..., TrainingMet
         return TrainingMetadata.from_document(document)
 
     return build
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """A two-row labelled CSV (enough for sessions that point at an existing dataset)."""
+    path = tmp_path / "annotated_data.csv"
+    path.write_text("text,label\nbonjour,positive\nau revoir,negative\n", encoding="utf-8")
+    return path

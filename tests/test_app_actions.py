@@ -24,10 +24,11 @@ from engine.supervisor import WorkerHandle, launch_worker
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, RelaunchEditDialog
-from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
+from llmtool_tui.screens import DetailScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import ProgressPanel
 from tests.fakes import FAKE_WORKER_MODULE, worker_env
+from tests.pilots import open_detail
 
 BuildMetadata = Callable[..., TrainingMetadata]
 #: A worker is a new Python process: on a loaded 2-core machine it takes seconds to start.
@@ -70,27 +71,6 @@ def local_model(tmp_path: Path) -> Path:
     (model / "config.json").write_text('{"model_type": "bert"}')
     (model / "model.safetensors").write_bytes(b"")
     return model
-
-
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    path = tmp_path / "annotated_data.csv"
-    path.write_text("text,label\nbonjour,positive\nau revoir,negative\n", encoding="utf-8")
-    return path
-
-
-async def open_detail(pilot: Pilot[None], number: str = "1") -> DetailScreen:
-    app = pilot.app
-    await pilot.press("1")
-    await wait_until(
-        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
-    )
-    await pilot.press(number)
-    await wait_until(
-        pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None
-    )
-    assert isinstance(app.screen, DetailScreen)
-    return app.screen
 
 
 async def wait_for_completed_run(pilot: Pilot[None]) -> MonitorScreen:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from rich.console import Console
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from engine.facade import Engine
@@ -17,36 +15,16 @@ from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.commands import SessionCommands
 from llmtool_tui.dialogs import RelaunchEditDialog, RelaunchEdits
-from llmtool_tui.screens import DetailScreen, HelpScreen, HistoryScreen
+from llmtool_tui.screens import DetailScreen, HelpScreen
 from llmtool_tui.screens.help import keys_table
 from llmtool_tui.screenshots import wait_until
+from tests.pilots import open_detail
 
 BuildMetadata = Callable[..., TrainingMetadata]
 SPECIFICATION_ROWS = [
     "Timestamp", "Workflow", "Dataset", "Strategy", "Total Samples", "Training Mode", "Model",
     "Epochs", "Batch Size", "Status",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    path = tmp_path / "annotated_data.csv"
-    path.write_text("text,label\nbonjour,positive\nau revoir,negative\n", encoding="utf-8")
-    return path
-
-
-async def open_detail(pilot: Pilot[None], number: str = "1") -> DetailScreen:
-    app = pilot.app
-    await pilot.press("1")
-    await wait_until(
-        pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.history is not None
-    )
-    await pilot.press(number)
-    await wait_until(
-        pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None
-    )
-    assert isinstance(app.screen, DetailScreen)
-    return app.screen
 
 
 def plain(renderable: object) -> str:

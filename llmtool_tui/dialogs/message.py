@@ -1,4 +1,4 @@
-"""A message to acknowledge (Enter or Escape): a reason a file cannot be read, a placeholder."""
+"""A message to acknowledge (Enter or Escape), such as the reason a file cannot be read."""
 
 from __future__ import annotations
 
