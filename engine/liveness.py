@@ -15,13 +15,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-import psutil
+from typing import TYPE_CHECKING
 
 from engine.progress import ProgressWriter, StatusChanged, utc_now
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    import psutil
 
 DEAD_PROCESS_REASON = "process ended without a final status"
 #: The worker heartbeats at least every 30 s; four missed heartbeats make a remote run stale.
@@ -43,6 +45,8 @@ def current_process_started_at() -> float:
     It is the kernel's start time of the process (psutil), not ``time.time()`` at some point of
     the worker's start-up: only the kernel's value can be compared with another process's.
     """
+    import psutil  # imported on use: the app imports this module before its first paint
+
     return psutil.Process().create_time()
 
 
@@ -52,6 +56,8 @@ def find_worker_process(pid: int | None, started_at: float | None) -> psutil.Pro
     None when the pid is gone, is a zombie, or belongs to a process started at another time
     (a recycled pid). Without a recorded start time, only the pid can be checked.
     """
+    import psutil  # imported on use: the app imports this module before its first paint
+
     if pid is None or pid <= 0:
         return None
     try:

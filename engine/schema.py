@@ -56,6 +56,9 @@ class Section(BaseModel):
         use_attribute_docstrings=True,
         validate_assignment=True,
         populate_by_name=True,
+        # Validators are built on first use, not at import: the app imports this module before
+        # its first paint, and only its background listing validates documents.
+        defer_build=True,
     )
 
 
@@ -392,6 +395,9 @@ class TrainingMetadata(Section):
         use_attribute_docstrings=True,
         validate_assignment=True,
         populate_by_name=True,
+        # Validators are built on first use, not at import: the app imports this module before
+        # its first paint, and only its background listing validates documents.
+        defer_build=True,
         serialize_by_alias=True,
     )
 
