@@ -6,9 +6,12 @@ Values are plain strings; the UI shows them literally (never as markup).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from engine.history import dataset_label
-from engine.schema import TrainingMetadata
+
+if TYPE_CHECKING:
+    from engine.schema import TrainingMetadata
 
 #: Longest value shown in a detail row. A collaborator's file may hold megabytes in one field
 #: (notes, an error); laying that out would freeze a terminal for many seconds.

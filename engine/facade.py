@@ -23,8 +23,6 @@ from engine.errors import BadInputError, DatasetMissingError
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
 from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
-from engine.progress import ProgressEvent
-from engine.schema import TrainingMetadata
 from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableFile
 from engine.workspace import Workspace
 
@@ -35,8 +33,8 @@ if TYPE_CHECKING:
     from engine.analysis.catalog import ModelInfo
     from engine.cleanup import CleanupPlan, CleanupResult
     from engine.evaluations import SessionScore
-    from engine.progress import EvaluationDone
-    from engine.schema import ModelConfig, SplitConfig
+    from engine.progress import EvaluationDone, ProgressEvent
+    from engine.schema import ModelConfig, SplitConfig, TrainingMetadata
     from engine.supervisor import StopReport, WorkerHandle
     from engine.templates import ExportedTemplate, ImportResult
     from engine.watcher import SessionChanges
@@ -374,6 +372,7 @@ class Engine:
         Raises DatasetMissingError when the original dataset moved and no other is given,
         BadInputError for a bad override or an unavailable model.
         """
+        from engine.schema import TrainingMetadata
         from engine.training.models import check_models
         from engine.training.sessions import create_session, relaunch_metadata
 

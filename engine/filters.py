@@ -14,10 +14,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from engine.errors import BadInputError
-from engine.schema import Status, TrainingMetadata, TrainingMode
+from engine.vocabulary import Status, TrainingMode
+
+if TYPE_CHECKING:
+    from engine.schema import TrainingMetadata
 
 #: Field names and what they match, in the order an error message lists them.
 FIELDS: dict[str, str] = {

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.schema import TrainingMetadata
 from engine.store import SessionRecord
+
+if TYPE_CHECKING:
+    from engine.schema import TrainingMetadata
 
 STATUS_SYMBOLS = {
     "completed": "✓",

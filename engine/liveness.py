@@ -17,13 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.progress import ProgressWriter, StatusChanged, utc_now
-from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     import psutil
+
+    from engine.schema import TrainingMetadata
 
 DEAD_PROCESS_REASON = "process ended without a final status"
 #: The worker heartbeats at least every 30 s; four missed heartbeats make a remote run stale.
@@ -173,6 +173,9 @@ def mark_interrupted_if_unchanged(
     Raises:
         MetadataError, StoreError: the file cannot be read or written.
     """
+    # Imported on use, like psutil: this module is imported before the app's first paint, and
+    # engine.progress brings pydantic.
+    from engine.progress import utc_now
 
     def mutate(metadata: TrainingMetadata) -> None:
         status = metadata.execution_status
@@ -195,6 +198,8 @@ def _append_status_event(workspace: Workspace, metadata: TrainingMetadata, reaso
     progress_path = workspace.run_dir(metadata.session_id) / "progress.jsonl"
     if not progress_path.parent.is_dir():
         return
+    from engine.progress import ProgressWriter, StatusChanged
+
     writer = ProgressWriter(progress_path)
     try:
         writer.write(StatusChanged(status="interrupted", message=reason))

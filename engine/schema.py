@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Re-exported (``as``): the rest of the engine names them from here.
+from engine.vocabulary import Status as Status
+from engine.vocabulary import Strategy as Strategy
+from engine.vocabulary import TrainingMode as TrainingMode
+
 SCHEMA_VERSION = 1
 TOOL_VERSION = "llmtool-tui 0.1.0"
-
-Status = Literal["pending", "running", "completed", "failed", "interrupted"]
-TrainingMode = Literal["quick", "benchmark", "custom", "distributed"]
-Strategy = Literal["single-label", "multi-label"]
 # ``int | float`` (not ``float``) so that an integer written by another tool stays an integer
 # on a round trip instead of turning into ``350.0``.
 Number = int | float

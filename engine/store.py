@@ -14,6 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
+import heapq
 import json
 import os
 import re
@@ -23,13 +24,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-from pydantic import ValidationError
 
-from engine.schema import TrainingMetadata
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from engine.schema import TrainingMetadata
 
 DEFAULT_LIMIT = 20
 #: Larger metadata files are refused unread: a real one is 5-10 KB, and an untrusted multi-GB
@@ -129,6 +133,12 @@ def _format_validation_error(error: ValidationError) -> str:
 
 def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
     """Parse and validate a metadata document. Raises MetadataError with a precise reason."""
+    # pydantic is imported by the first validation, not with this module: the app paints its
+    # first screen before any file is read (about 0.2 s sooner; see tests/test_architecture.py).
+    from pydantic import ValidationError
+
+    from engine.schema import TrainingMetadata
+
     if not raw.strip():
         raise MetadataError(path, "empty file")
     try:
@@ -279,13 +289,19 @@ class SessionCache:
         """
         if keys is None:
             keys = scan_keys(directory)
-        newest = sorted(
-            keys.items(),
-            key=lambda item: (item[1][0], os.path.basename(item[0])),
-            reverse=True,
-        )
-        chosen = newest if limit is None else newest[:limit]
-        return [entry for path, _ in chosen if (entry := self.get(Path(path))) is not None]
+        chosen = newest_first(keys, limit)
+        return [entry for path in chosen if (entry := self.get(Path(path))) is not None]
+
+
+def newest_first(keys: dict[str, StatKey], limit: int | None = None) -> list[str]:
+    """The paths of ``keys`` by modification time, newest first, then by name (the ``limit`` first).
+
+    All paths are in one directory, so comparing them compares their names. With a limit,
+    ``heapq.nlargest`` keeps 20 of 10,000 paths without sorting them all.
+    """
+    if limit is None:
+        return sorted(keys, key=lambda path: (keys[path][0], path), reverse=True)
+    return heapq.nlargest(limit, keys, key=lambda path: (keys[path][0], path))
 
 
 def scan_keys(directory: Path) -> dict[str, StatKey]:
@@ -364,9 +380,7 @@ class SessionStore:
 
     def candidate_paths(self) -> list[Path]:
         """Every candidate file, newest first by modification time (then by name); none read."""
-        keys = scan_keys(self.directory)
-        ordered = sorted(keys, key=lambda p: (keys[p][0], os.path.basename(p)), reverse=True)
-        return [Path(p) for p in ordered]
+        return [Path(path) for path in newest_first(scan_keys(self.directory))]
 
     def list(self, limit: int | None = DEFAULT_LIMIT) -> Listing:
         """The ``limit`` most recent candidates (all when None), parsed.
@@ -509,6 +523,8 @@ class SessionStore:
         The status change ``mutate`` makes is checked (InvalidTransitionError); unknown keys
         are kept. Returns the document as written.
         """
+        from engine.schema import TrainingMetadata
+
         with self._locked(path):
             metadata = read_metadata(path)
             old_status = metadata.execution_status.status

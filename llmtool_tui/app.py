@@ -9,7 +9,6 @@ actions in threads, and asks before anything that cannot be taken back at once.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -24,9 +23,9 @@ from engine.errors import BadInputError, DatasetMissingError, OperationError
 from engine.facade import Engine, LaunchedSession, default_engine
 from engine.store import MetadataError, StoreError
 from engine.watcher import SessionChanges
+from llmtool_tui import dialogs, screens
+from llmtool_tui.clock import Clock, utc_clock
 from llmtool_tui.commands import SessionCommands
-from llmtool_tui.dialogs.confirm import ConfirmDialog
-from llmtool_tui.dialogs.locate_dataset import LocateDatasetDialog
 from llmtool_tui.messages import (
     CompareRequested,
     LiveViewRequested,
@@ -37,23 +36,10 @@ from llmtool_tui.messages import (
     SessionLaunched,
     StopRequested,
 )
-from llmtool_tui.screens import (
-    DetailScreen,
-    HelpScreen,
-    HistoryScreen,
-    MonitorScreen,
-    OptionsScreen,
-)
-from llmtool_tui.screens.help import screen_keys
-from llmtool_tui.widgets.progress_panel import Clock
+from llmtool_tui.recent_history import RecentHistory
 
 #: Errors of the engine that are the user's to act on: shown as they are, never as a traceback.
 USER_ERRORS = (BadInputError, OperationError, MetadataError, StoreError)
-
-
-def utc_clock() -> datetime:
-    """The real clock (tests and screenshots inject a frozen one)."""
-    return datetime.now(UTC)
 
 
 class StudioApp(App[None]):
@@ -75,13 +61,23 @@ class StudioApp(App[None]):
         self.watch_sessions = watch
         self.sessions_changed: Signal[SessionChanges] = Signal(self, "sessions_changed")
         """Published with each batch of changes of ``logs/training_sessions/``."""
+        self.recent_history = RecentHistory(engine)
+        """The history read ahead of option 1, so that it opens at once."""
 
     def get_default_screen(self) -> Screen[None]:
-        return OptionsScreen()
+        return screens.OptionsScreen()
 
     def on_mount(self) -> None:
+        # After the first frame: the watcher's first scan and the history's listing (stat calls
+        # over the whole directory, and pydantic's import) would otherwise delay it.
+        self.call_after_refresh(self._start_background_work)
+
+    def _start_background_work(self) -> None:
         if self.watch_sessions:
             self._watch()
+        self.run_worker(
+            self.recent_history.read_ahead(), group="history-read-ahead", exit_on_error=False
+        )
 
     @work(group="session-watcher", exit_on_error=False)
     async def _watch(self) -> None:
@@ -121,7 +117,9 @@ class StudioApp(App[None]):
 
     def action_open_history(self) -> None:
         """Option 1: the history of previous sessions."""
-        self.push_screen(HistoryScreen(self.engine, self.sessions_changed))
+        self.push_screen(
+            screens.HistoryScreen(self.engine, self.sessions_changed, self.recent_history)
+        )
 
     def action_new_session(self) -> None:
         """Option 2: the New Training Session wizard; a launched session opens in its live view."""
@@ -130,46 +128,38 @@ class StudioApp(App[None]):
             if launched is not None:
                 self.post_message(SessionLaunched(launched))
 
-        from llmtool_tui.screens import NewSessionWizard  # loaded on use: see screens/__init__
-
-        self.push_screen(NewSessionWizard(self.engine), closed)
+        self.push_screen(screens.NewSessionWizard(self.engine), closed)
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""
-        if isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, screens.HelpScreen):
             return
-        self.push_screen(
-            HelpScreen(self.screen.sub_title or self.sub_title, screen_keys(self.screen))
-        )
+        self.push_screen(screens.HelpScreen.for_screen(self.screen))
 
     def on_session_chosen(self, message: SessionChosen) -> None:
         below = self._screen_below()
-        if isinstance(below, DetailScreen) and below.path == message.path:
+        if isinstance(below, screens.DetailScreen) and below.path == message.path:
             self.pop_screen()
         else:
-            self.push_screen(DetailScreen(self.engine, self.sessions_changed, message.path))
+            self.push_screen(screens.DetailScreen(self.engine, self.sessions_changed, message.path))
 
     def on_live_view_requested(self, message: LiveViewRequested) -> None:
         below = self._screen_below()
-        if isinstance(below, MonitorScreen) and below.path == message.path:
+        if isinstance(below, screens.MonitorScreen) and below.path == message.path:
             self.pop_screen()
         else:
             self._open_live_view(message.path, message.session_id)
 
     def _open_live_view(self, path: Path, session_id: str) -> None:
         self.push_screen(
-            MonitorScreen(self.engine, self.sessions_changed, path, session_id, self.clock)
+            screens.MonitorScreen(self.engine, self.sessions_changed, path, session_id, self.clock)
         )
 
     def on_compare_requested(self, message: CompareRequested) -> None:
-        from llmtool_tui.screens import CompareScreen  # loaded on use: see screens/__init__
-
-        self.push_screen(CompareScreen(self.engine, self.sessions_changed, message.paths))
+        self.push_screen(screens.CompareScreen(self.engine, self.sessions_changed, message.paths))
 
     def on_performance_chart_requested(self, message: PerformanceChartRequested) -> None:
-        from llmtool_tui.screens import PerformanceScreen  # loaded on use: see screens/__init__
-
-        self.push_screen(PerformanceScreen(self.engine, self.sessions_changed))
+        self.push_screen(screens.PerformanceScreen(self.engine, self.sessions_changed))
 
     def on_session_launched(self, message: SessionLaunched) -> None:
         launched = message.launched
@@ -191,7 +181,7 @@ class StudioApp(App[None]):
                 self._launch("relaunch", message.path)
 
         self.push_screen(
-            ConfirmDialog(
+            dialogs.ConfirmDialog(
                 "Relaunch training",
                 f"Start a new session with the parameters of {message.path.name}? "
                 "The original session is left as it is.",
@@ -223,7 +213,7 @@ class StudioApp(App[None]):
                 if metadata is not None:
                     self._launch(how, path, None, overrides)
 
-            self.push_screen(LocateDatasetDialog(engine, path, missing.dataset), located)
+            self.push_screen(dialogs.LocateDatasetDialog(engine, path, missing.dataset), located)
             return
         self.post_message(SessionLaunched(launched))
 
@@ -233,7 +223,7 @@ class StudioApp(App[None]):
                 self._stop(message.path)
 
         self.push_screen(
-            ConfirmDialog(
+            dialogs.ConfirmDialog(
                 "Stop training",
                 f"Stop {message.session_id}? The worker saves a checkpoint and the session is "
                 "marked interrupted: it can be resumed later.",
@@ -272,7 +262,7 @@ class StudioApp(App[None]):
                 self.exit()
 
         self.push_screen(
-            ConfirmDialog(
+            dialogs.ConfirmDialog(
                 "Quit",
                 f"{count} running ({names}{more}). They keep running after you quit; open "
                 "llmtool-tui again to follow them.",

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from engine.facade import LaunchedSession
-from llmtool_tui.dialogs.relaunch_edit import RelaunchEdits
+if TYPE_CHECKING:
+    from engine.facade import LaunchedSession
+    from llmtool_tui.dialogs.relaunch_edit import RelaunchEdits
 
 
 @dataclass

@@ -363,7 +363,8 @@ async def wait_until(
 
 
 def _history_loaded(app: StudioApp) -> bool:
-    return isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+    screen = app.screen
+    return isinstance(screen, HistoryScreen) and screen.history is not None and not screen.fetching
 
 
 def _detail_loaded(app: StudioApp) -> bool:

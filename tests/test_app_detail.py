@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from engine.facade import Engine
 from engine.schema import TrainingMetadata
@@ -136,7 +136,10 @@ async def test_edit_form_validates_before_it_returns_the_changes(
         dialog.query_one("#field-dataset", Input).value = str(other)
         epochs.value = "5"
         dialog.query_one("#field-learning_rate", Input).value = "3e-5"
-        await pilot.pause()
+        # A button ignores clicks during its 0.2 s press effect (Textual's Button): wait for the
+        # end of the first click's, as a person would.
+        relaunch = dialog.query_one("#relaunch", Button)
+        await wait_until(pilot, lambda: not relaunch.has_class("-active"))
         await pilot.click("#relaunch")
         await pilot.pause()
     assert results == [

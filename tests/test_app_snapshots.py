@@ -73,7 +73,10 @@ def test_empty_history(snap_compare: SnapCompare, size: tuple[int, int]) -> None
     workspace.ensure()
 
     def loaded(app: Any) -> bool:
-        return isinstance(app.screen, HistoryScreen) and app.screen.history is not None
+        screen = app.screen
+        return (
+            isinstance(screen, HistoryScreen) and screen.history is not None and not screen.fetching
+        )
 
     app = make_app(Engine(workspace), clock=frozen_clock, watch=False)
     assert snap_compare(app, run_before=Scene(((("1",), loaded),)).play, terminal_size=size)

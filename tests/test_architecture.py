@@ -46,3 +46,17 @@ def test_app_and_cli_never_import_torch_or_transformers() -> None:
     assert "textual" in loaded
     assert "torch" not in loaded
     assert "transformers" not in loaded
+
+
+def test_the_first_paint_imports_no_metadata_model_and_no_other_screen() -> None:
+    # pydantic (the metadata models) and the screens, dialogs and widgets the options menu does
+    # not show cost about half a second of imports: they load when first used, after the first
+    # paint (llmtool_tui.lazy, and the engine's imports on use).
+    loaded = _modules_after_import("import llmtool_tui.app")
+    assert "pydantic" not in _top_level(loaded)
+    assert "engine.schema" not in loaded
+    assert "engine.progress" not in loaded
+    app_modules = {name for name in loaded if name.startswith("llmtool_tui.")}
+    assert not {name for name in app_modules if name.count(".") > 1}, (
+        "no screen, dialog or widget module"
+    )

@@ -79,6 +79,11 @@ class HelpScreen(ModalScreen[None]):
         self.title_text = title
         self.sections = sections
 
+    @classmethod
+    def for_screen(cls, screen: Screen[object]) -> HelpScreen:
+        """The help of ``screen``: its keys under its subtitle (else the app's)."""
+        return cls(screen.sub_title or screen.app.sub_title, screen_keys(screen))
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
             yield Label(f"Keys: {self.title_text}", classes="dialog-title", markup=False)

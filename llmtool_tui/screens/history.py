@@ -27,10 +27,9 @@ from engine.facade import Engine, History
 from engine.filters import FIELDS, SessionFilter, parse_filter
 from engine.store import DEFAULT_LIMIT
 from engine.watcher import SessionChanges
-from llmtool_tui.dialogs.cleanup import CleanupDialog
-from llmtool_tui.dialogs.import_template import ImportTemplateDialog, import_summary
-from llmtool_tui.dialogs.message import MessageDialog
+from llmtool_tui import dialogs
 from llmtool_tui.messages import CompareRequested, PerformanceChartRequested, SessionChosen
+from llmtool_tui.recent_history import RecentHistory
 from llmtool_tui.widgets.session_table import SORT_NAMES, HistoryRow, SessionTable
 
 if TYPE_CHECKING:
@@ -123,10 +122,17 @@ class HistoryScreen(Screen[None]):
     show_all: reactive[bool] = reactive(False, init=False)
     """Whether every session is listed rather than the DEFAULT_LIMIT most recent."""
 
-    def __init__(self, engine: Engine, sessions_changed: Signal[SessionChanges]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions_changed: Signal[SessionChanges],
+        recent: RecentHistory | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.sessions_changed = sessions_changed
+        self.recent = recent if recent is not None else RecentHistory(engine)
+        """The app's last default listing: shown at once, then fetched again."""
         self.history: History | None = None
         self.search: SessionFilter | None = None
         """The search typed last that could be parsed; None for none."""
@@ -134,6 +140,7 @@ class HistoryScreen(Screen[None]):
         """The search of ``history``, the one the table shows."""
         self._loading = False
         self._stale = False
+        self._fetched = False
         self._number = ""
         self._number_timer: Timer | None = None
 
@@ -150,7 +157,28 @@ class HistoryScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sessions_changed.subscribe(self, self._sessions_changed)
         self.query_one(SessionTable).focus()
-        self.refresh_history()
+        if self.recent.history is not None:
+            # The app's last listing is in the first frame, instead of "Loading".
+            self.history = self.recent.history
+            self._show_history()
+            self._refresh_after_frame()
+        else:
+            self._show_read_ahead()
+
+    @work(group="history-load", exit_on_error=False)
+    async def _show_read_ahead(self) -> None:
+        # Opened while the app's read-ahead is under way: that listing, rather than a second one
+        # competing with it for the interpreter.
+        history = await self.recent.latest()
+        if history is not None and self.history is None:
+            self.history = history
+            self._show_history()
+        self._refresh_after_frame()
+
+    def _refresh_after_frame(self) -> None:
+        # A fresh listing, after the frame that shows the last one (a listing in a thread
+        # meanwhile would slow that frame down).
+        self.call_after_refresh(self.refresh_history)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -167,8 +195,8 @@ class HistoryScreen(Screen[None]):
 
     @property
     def fetching(self) -> bool:
-        """Whether a fetch of the history is under way."""
-        return self._loading
+        """Whether a fetch is under way or due (the rows are still the app's last listing)."""
+        return self._loading or not self._fetched
 
     def refresh_history(self) -> None:
         """Fetch the history again; changes arriving meanwhile cause one more fetch after it."""
@@ -190,7 +218,10 @@ class HistoryScreen(Screen[None]):
                 engine = self.engine
                 self.history = await engine.arun(engine.history, limit, session_filter=search)
                 self.shown_search = search
+                if search is None and limit == DEFAULT_LIMIT:
+                    self.recent.history = self.history
                 self._show_history()
+                self._fetched = True
                 if not self._stale:
                     break
         finally:
@@ -208,6 +239,12 @@ class HistoryScreen(Screen[None]):
         message_widget.update(message or "")
         message_widget.display = message is not None
         table.display = bool(rows)
+        if not rows and table.has_focus:
+            # Hidden, the table would keep the focus, and its keys in the footer, until the
+            # next layout: nothing has the focus when there is nothing to browse.
+            self.set_focus(None)
+        elif rows and self.focused is None:
+            table.focus()
         self.query_one("#history-title", Label).update(self._title())
         self._show_status()
         self._show_row_info(table.cursor_history_row)
@@ -279,7 +316,7 @@ class HistoryScreen(Screen[None]):
         """Open a session's details, or say why its file cannot be read."""
         if row.error is not None:
             self.app.push_screen(
-                MessageDialog(
+                dialogs.MessageDialog(
                     "Session file cannot be read",
                     Text.assemble((row.path.name, "bold"), f"\n{row.error}\n\n{UNREADABLE_HELP}"),
                 )
@@ -418,9 +455,9 @@ class HistoryScreen(Screen[None]):
             if result is None:
                 return
             self.refresh_history()
-            self.app.push_screen(MessageDialog(*import_summary(result)))
+            self.app.push_screen(dialogs.MessageDialog(*dialogs.import_summary(result)))
 
-        self.app.push_screen(ImportTemplateDialog(self.engine), imported)
+        self.app.push_screen(dialogs.ImportTemplateDialog(self.engine), imported)
 
     def action_cleanup(self) -> None:
         """Archive old sessions, after showing what would move."""
@@ -432,4 +469,4 @@ class HistoryScreen(Screen[None]):
             self.query_one(SessionTable).set_marked(self.marked - archived)
             self.refresh_history()
 
-        self.app.push_screen(CleanupDialog(self.engine), cleaned)
+        self.app.push_screen(dialogs.CleanupDialog(self.engine), cleaned)

@@ -24,10 +24,11 @@ from engine.facade import Engine, SessionView
 from engine.progress import EvaluationDone, ProgressEvent, StatusChanged
 from engine.store import MetadataError
 from engine.watcher import SessionChanges
+from llmtool_tui.clock import Clock
 from llmtool_tui.messages import SessionChosen, StopRequested
 from llmtool_tui.widgets.evaluations_table import EvaluationsTable
 from llmtool_tui.widgets.log_view import LogView
-from llmtool_tui.widgets.progress_panel import Clock, ProgressPanel
+from llmtool_tui.widgets.progress_panel import ProgressPanel
 from llmtool_tui.widgets.status import status_text
 
 TITLE = "Live Training Monitor"

@@ -1,34 +1,28 @@
-"""Reusable widgets, one per module.
-
-The F1 chart is loaded when first used (PEP 562 ``__getattr__``): its plotting library costs
-imports that the app's first paint must not wait for.
-"""
+"""Reusable widgets, one per module, each imported when first used (see llmtool_tui.lazy)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from llmtool_tui.widgets.evaluations_table import EvaluationsTable
-from llmtool_tui.widgets.log_view import LogView
-from llmtool_tui.widgets.progress_panel import ProgressPanel
-from llmtool_tui.widgets.session_table import SessionTable
+from llmtool_tui.lazy import exports_on_use
 
 if TYPE_CHECKING:
+    from llmtool_tui.widgets.evaluations_table import EvaluationsTable
     from llmtool_tui.widgets.f1_chart import ChartSeries, F1Chart
+    from llmtool_tui.widgets.log_view import LogView
+    from llmtool_tui.widgets.progress_panel import ProgressPanel
+    from llmtool_tui.widgets.session_table import SessionTable
 
-__all__ = [
-    "ChartSeries",
-    "EvaluationsTable",
-    "F1Chart",
-    "LogView",
-    "ProgressPanel",
-    "SessionTable",
-]
+__getattr__ = exports_on_use(
+    __name__,
+    {
+        "ChartSeries": "f1_chart",
+        "EvaluationsTable": "evaluations_table",
+        "F1Chart": "f1_chart",
+        "LogView": "log_view",
+        "ProgressPanel": "progress_panel",
+        "SessionTable": "session_table",
+    },
+)
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("ChartSeries", "F1Chart"):
-        from llmtool_tui.widgets import f1_chart
-
-        return getattr(f1_chart, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["ChartSeries", "EvaluationsTable", "F1Chart", "LogView", "ProgressPanel", "SessionTable"]

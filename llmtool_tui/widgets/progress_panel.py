@@ -7,7 +7,6 @@ was started by this app, by another process, or before the app was opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,9 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 from engine.progress import EvaluationDone, ModelFinished, ModelStarted, ProgressEvent, StepLogged
+from llmtool_tui.clock import Clock
 from llmtool_tui.widgets.evaluations_table import format_metric
-
-Clock = Callable[[], datetime]
 
 
 def format_duration(seconds: float) -> str:

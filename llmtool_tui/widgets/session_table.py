@@ -255,25 +255,34 @@ class SessionTable(DataTable[SortCell]):
         cursor_key = current.key if current else None
         cursor_index = self.cursor_row
         with self.app.batch_update():
+            changed = False
             for key in [key for key in self._rows if key not in wanted]:
                 self.remove_row(key)
                 del self._rows[key]
+                changed = True
             for row in rows:
-                self._put(row)
-            self._sort()
-            self._restore_cursor(cursor_key, cursor_index)
+                changed = self._put(row) or changed
+            if changed:
+                # Sorting redraws every row: a refresh that changed nothing (the usual case
+                # of a listing fetched again) costs no redraw.
+                self._sort()
+                self._restore_cursor(cursor_key, cursor_index)
 
-    def _put(self, row: HistoryRow, *, force: bool = False) -> None:
+    def _put(self, row: HistoryRow, *, force: bool = False) -> bool:
+        """Add or update ``row``; whether anything shown changed."""
         old = self._rows.get(row.key)
         self._rows[row.key] = row
         cells = self._cells(row)
         if old is None:
             self.add_row(*(cells[key] for key in COLUMN_KEYS), key=row.key)
-            return
+            return True
         old_cells = self._cells(old)
+        changed = False
         for key in COLUMN_KEYS:
             if force or cells[key] != old_cells[key]:
                 self.update_cell(row.key, key, cells[key], update_width=True)
+                changed = True
+        return changed
 
     def _restore_cursor(self, key: str | None, fallback_index: int) -> None:
         if not self._rows:
