@@ -23,7 +23,7 @@ from engine.errors import BadInputError, DatasetMissingError
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
 from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
-from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableFile
+from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableFile, may_mention
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -479,8 +479,22 @@ class Engine:
         return self.store.update(path, point_to_new_file)
 
     def running_sessions(self) -> list[SessionSummary]:
-        """Sessions running now (all files, live status): the app warns before quitting."""
-        return [s for s in self.history(limit=None).sessions if s.status == "running"]
+        """Sessions running now (all files, live status): the app warns before quitting.
+
+        Only the files whose text says ``"running"`` are validated (see ``may_mention``).
+        """
+        running = []
+        for index, path in enumerate(self.store.candidate_paths(), start=1):
+            if not may_mention(path, "running"):
+                continue
+            entry = self.store.cache.get(path)
+            if entry is None or entry.metadata is None:
+                continue
+            record = SessionRecord(path, entry.metadata, entry.mtime, entry.size)
+            summary = self.summarize(index, record)
+            if summary.status == "running":
+                running.append(summary)
+        return running
 
     async def arun(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run any blocking facade method in a thread."""

@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
+from engine.facade import Engine
 from engine.liveness import (
     DEAD_PROCESS_REASON,
     HEARTBEAT_STALE_AFTER_S,
@@ -200,3 +201,19 @@ def test_killed_worker_is_detected_within_two_seconds(
 def test_worker_start_time_is_the_kernel_one() -> None:
     assert current_process_started_at() == psutil.Process().create_time()
     assert current_process_started_at() < time.time()
+
+
+def test_running_sessions_validate_only_files_that_say_running(workspace: Workspace) -> None:
+    for second in range(40):
+        make_session(workspace, f"20250101_1200{second:02d}", status="completed")
+    alive = make_session(
+        workspace, "20250102_000000", **local_running(os.getpid(), current_process_started_at())
+    )
+    dead = make_session(workspace, "20250102_000001", **local_running(ended_pid(), time.time()))
+    engine = Engine(workspace)
+    running = engine.running_sessions()
+    assert [summary.file for summary in running] == [alive.name]
+    # The dead run was found (and written back as interrupted); the 40 completed sessions were
+    # never validated, which is what makes quitting quick among thousands of files.
+    assert read_metadata(dead).execution_status.status == "interrupted"
+    assert engine.store.cache.parses <= 2

@@ -70,6 +70,33 @@ def test_listing_parses_only_listed_files(
     assert len(parsed) == 20
 
 
+def test_finding_an_id_and_minting_one_validate_only_files_that_mention_it(
+    store: SessionStore, make_metadata: MakeMetadata
+) -> None:
+    for i in range(50):
+        store.create(make_metadata(f"20260101_0000{i:02d}"))
+    parses = store.cache.parses
+    assert store.find_by_session_id("train_20260101_000007") is not None
+    assert store.find_by_session_id("train_20990101_000000") is None
+    store.create(make_metadata("20260101_000007"))  # taken: minted as ..._2
+    # The conventional file name is checked first, and files mentioning the id are validated:
+    # no full scan of the 50 documents.
+    assert store.cache.parses - parses <= 3
+    assert store.find_by_session_id("train_20260101_000007_2") is not None
+
+
+def test_may_mention_reads_bytes_and_is_conservative(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"execution_status": {"status": "running"}}', encoding="utf-8")
+    assert store_module.may_mention(path, "running")
+    assert not store_module.may_mention(path, "completed")
+    # An escape may spell the word: the file must then be validated to know.
+    path.write_text('{"execution_status": {"status": "\\u0072unning"}}', encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8"))["execution_status"]["status"] == "running"
+    assert store_module.may_mention(path, "running")
+    assert not store_module.may_mention(tmp_path / "missing.json", "running")
+
+
 def _write_corpus(directory: Path, valid: dict[str, object]) -> dict[str, str]:
     """Malformed files and the words their reason must contain."""
     text = json.dumps(valid)
