@@ -23,7 +23,14 @@ from engine.errors import BadInputError, DatasetMissingError
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
 from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
-from engine.store import DEFAULT_LIMIT, SessionRecord, SessionStore, UnreadableFile, may_mention
+from engine.store import (
+    DEFAULT_LIMIT,
+    SessionRecord,
+    SessionStore,
+    StatKey,
+    UnreadableFile,
+    may_mention,
+)
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -54,6 +61,8 @@ class History:
     unreadable: list[UnreadableFile] = field(default_factory=list)
     total_files: int = 0
     directory_exists: bool = True
+    file_keys: dict[str, StatKey] = field(default_factory=dict, repr=False)
+    """Stat values of every session file when listed (``watch(since=...)`` starts from them)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``sessions --json`` document."""
@@ -170,6 +179,7 @@ class Engine:
             unreadable=listing.unreadable,
             total_files=listing.total_files,
             directory_exists=listing.directory_exists,
+            file_keys=listing.keys,
         )
 
     def _filtered_history(self, limit: int | None, session_filter: SessionFilter) -> History:
@@ -185,6 +195,7 @@ class Engine:
             sessions=matches,
             total_files=listing.total_files,
             directory_exists=listing.directory_exists,
+            file_keys=listing.keys,
         )
 
     def inspect(self, path: Path) -> SessionView:
@@ -217,14 +228,21 @@ class Engine:
 
     # -- live updates --------------------------------------------------------------------------
 
-    def watch(self) -> AsyncIterator[SessionChanges]:
-        """Changes of the sessions folder as they happen (inotify, or polling with --poll)."""
+    def watch(self, since: History | None = None) -> AsyncIterator[SessionChanges]:
+        """Changes of the sessions folder as they happen (inotify, or polling with --poll).
+
+        Changes since the listing ``since`` are reported (the first batch comes once the watch
+        is established); without it, since watching starts.
+        """
         from engine.watcher import SessionWatcher
 
         # The watcher shares the store's parse cache: a changed file is parsed once, by whoever
         # looks first, and the history listing that follows reuses it.
         watcher = SessionWatcher(
-            self.workspace.sessions_dir, poll=self.poll, cache=self.store.cache
+            self.workspace.sessions_dir,
+            poll=self.poll,
+            cache=self.store.cache,
+            baseline=since.file_keys if since is not None and since.directory_exists else None,
         )
         return watcher.changes()
 

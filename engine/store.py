@@ -377,6 +377,8 @@ class Listing:
     total_files: int = 0
     """Candidate files in the directory (listed or not)."""
     directory_exists: bool = True
+    keys: dict[str, StatKey] = field(default_factory=dict, repr=False)
+    """Stat values of every candidate file when listed: what a watcher compares with."""
 
 
 class SessionStore:
@@ -406,7 +408,7 @@ class SessionStore:
         if not self.directory.is_dir():
             return Listing(directory_exists=False)
         keys = scan_keys(self.directory)
-        listing = Listing(total_files=len(keys))
+        listing = Listing(total_files=len(keys), keys=keys)
         for entry in self.cache.scan(self.directory, limit, keys):
             if entry.metadata is None:
                 listing.unreadable.append(

@@ -79,6 +79,8 @@ class SessionWatcher:
         debounce_ms: longest time a continuous stream of events is grouped into one batch.
         step_ms: quiet time after an event before its batch is yielded.
         cache: the parsed-file cache, shared with whoever lists the directory.
+        baseline: stat values of the files by path (a listing's), taken as what was last
+            reported instead of a scan when watching starts: changes since are reported.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class SessionWatcher:
         debounce_ms: int = DEFAULT_DEBOUNCE_MS,
         step_ms: int = DEFAULT_STEP_MS,
         cache: SessionCache | None = None,
+        baseline: dict[str, StatKey] | None = None,
     ) -> None:
         # Absolute, as both watchfiles and scandir report paths joined to it: they must match.
         self.sessions_dir = Path(sessions_dir).absolute()
@@ -98,6 +101,7 @@ class SessionWatcher:
         self.debounce_ms = debounce_ms
         self.step_ms = step_ms
         self.cache = cache if cache is not None else SessionCache()
+        self._baseline = baseline
         self._reported: dict[str, StatKey] = {}
         self.started = asyncio.Event()
         """Set once the baseline is taken: any later change of the directory is reported."""
@@ -140,6 +144,15 @@ class SessionWatcher:
 
     def _start_state(self) -> tuple[int, int] | None:
         identity = self._prepare()
+        if self._baseline is not None:
+            # A listing's stat values: what changed since is found by the first resync, and
+            # the directory is not scanned twice. Its paths are re-joined to this (absolute)
+            # directory, as a listing may have used a relative one.
+            self._reported = {
+                os.path.join(self.sessions_dir, os.path.basename(path)): key
+                for path, key in self._baseline.items()
+            }
+            return identity
         # What is present now is the baseline, not a change: the caller lists it (cache.scan).
         # Only stat values are taken, so a directory of 10,000 files costs no parse here.
         self._reported = scan_keys(self.sessions_dir)
@@ -151,7 +164,8 @@ class SessionWatcher:
         """Yield each batch of changes after watching starts, until ``stop_event`` or cancel.
 
         Files present when watching starts are not reported: list them with
-        ``self.cache.scan(self.sessions_dir)``. Empty batches are never yielded.
+        ``self.cache.scan(self.sessions_dir)``; with a ``baseline``, what differs from it is
+        reported in the first batch. Empty batches are never yielded.
 
         Raises:
             BadInputError: the workspace does not exist.

@@ -9,6 +9,7 @@ actions in threads, and asks before anything that cannot be taken back at once.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -68,21 +69,20 @@ class StudioApp(App[None]):
         return screens.OptionsScreen()
 
     def on_mount(self) -> None:
-        # After the first frame: the watcher's first scan and the history's listing (stat calls
-        # over the whole directory, and pydantic's import) would otherwise delay it.
-        self.call_after_refresh(self._start_background_work)
-
-    def _start_background_work(self) -> None:
-        if self.watch_sessions:
-            self._watch()
-        self.run_worker(
-            self.recent_history.read_ahead(), group="history-read-ahead", exit_on_error=False
-        )
+        # After the first frame: the history's listing (pydantic's import, a stat of every
+        # session file) and the watcher's start would otherwise delay it.
+        self.call_after_refresh(self._read_ahead_and_watch)
 
     @work(group="session-watcher", exit_on_error=False)
-    async def _watch(self) -> None:
-        # One watcher for the whole app, in its own group: the screens subscribe to the signal.
-        async for changes in self.engine.watch():
+    async def _read_ahead_and_watch(self) -> None:
+        # The listing first, as it is what ``1`` waits for; then one watcher for the whole app
+        # (screens subscribe to the signal), starting from that listing: what changed since is
+        # reported, and the directory is not scanned a second time.
+        with suppress(OSError, StoreError):  # the history reports it when opened
+            await self.recent_history.read_ahead()
+        if not self.watch_sessions:
+            return
+        async for changes in self.engine.watch(since=self.recent_history.history):
             self.sessions_changed.publish(changes)
 
     @on(Worker.StateChanged)

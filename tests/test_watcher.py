@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import BadInputError
+from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import SessionCache, SessionStore, atomic_write_json
 from engine.watcher import SessionChanges, SessionWatcher
@@ -303,3 +304,27 @@ def test_cache_scan_with_a_limit_reads_only_the_newest_files(workspace: Workspac
     assert cache.parses == 2
     assert [entry.path for entry in cache.scan(workspace.sessions_dir)] == paths[::-1]
     assert cache.parses == 5
+
+
+async def test_watching_since_a_listing_reports_what_changed_after_it(
+    workspace: Workspace,
+) -> None:
+    kept, edited, deleted = (write_session(workspace, index) for index in range(3))
+    engine = Engine(workspace)
+    listed = engine.history()
+    # Between the listing and the start of watching (the app lists first, then watches):
+    added = write_session(workspace, 3)
+    write_session(workspace, 1, status="running")
+    deleted.unlink()
+    watcher = SessionWatcher(
+        workspace.sessions_dir, cache=engine.store.cache, baseline=listed.file_keys
+    )
+    async with watching(watcher) as collector:
+        await collector.until(
+            lambda: (
+                added in collector.added()
+                and edited in collector.changed()
+                and deleted in collector.removed()
+            )
+        )
+        assert kept not in collector.added() + collector.changed()
