@@ -180,7 +180,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="start-ups of each kind (5)")
     parser.add_argument("--drops", type=int, default=15, help="files dropped live (15)")
     parser.add_argument(
-        "--reading", type=float, default=0.5, help="seconds before 1 in the second history (0.5)"
+        "--reading", type=float, default=1.0, help="seconds before 1 in the second history (1)"
     )
     args = parser.parse_args()
 
