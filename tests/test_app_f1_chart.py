@@ -62,3 +62,18 @@ async def test_a_chart_draws_at_most_as_many_series_as_it_has_markers() -> None:
         many = [ChartSeries(f"s{i}", ((float(i), 0.5),)) for i in range(MAX_SERIES + 3)]
         chart.show_series(many, x_label="step")
         assert len(chart.series) == MAX_SERIES
+
+
+async def test_a_short_chart_has_fewer_ticks_and_never_two_on_one_row() -> None:
+    # Seven ticks (0.65 to 0.95 by 0.05) on a plot of six rows: two would share a row and either
+    # label would show. The compare view at 80x24 has such a chart.
+    assert f1_ticks(0.65, 0.95, max_intervals=3) == [0.7, 0.8, 0.9]
+    app = ChartApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        chart = app.query_one(F1Chart)
+        chart.show_series([ChartSeries("a", ((1.0, 0.68), (3.0, 0.91)))], x_label="epoch")
+        await pilot.pause()
+        assert chart.size.height == 10
+        rows = chart.render().plain.splitlines()
+        labels = [row.split("┤")[0].strip() for row in rows if "┤" in row]
+        assert labels == ["0.90", "0.80", "0.70"]

@@ -27,6 +27,9 @@ X_TICKS = 5
 #: intervals (plotext's own ticks fall on values such as 0.742).
 Y_TICK_STEPS = (0.05, 0.1, 0.2, 0.25, 0.5)
 MAX_Y_TICKS = 6
+#: Rows of the widget that are not plot rows: the frame's two borders, the x tick labels and the
+#: x label.
+FRAME_ROWS = 4
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,10 @@ def f1_range(values: Sequence[float]) -> tuple[float, float]:
     return round(low, 2), round(max(high, low + Y_STEP), 2)
 
 
-def f1_ticks(low: float, high: float) -> list[float]:
-    """Round F1 values from ``low`` to ``high``, at most MAX_Y_TICKS intervals apart."""
+def f1_ticks(low: float, high: float, max_intervals: int = MAX_Y_TICKS) -> list[float]:
+    """Round F1 values from ``low`` to ``high``, at most ``max_intervals`` intervals apart."""
     step = next(
-        (step for step in Y_TICK_STEPS if (high - low) / step <= MAX_Y_TICKS), Y_TICK_STEPS[-1]
+        (step for step in Y_TICK_STEPS if (high - low) / step <= max_intervals), Y_TICK_STEPS[-1]
     )
     first = math.ceil(round(low / step, 6)) * step
     count = math.floor(round((high - first) / step, 6)) + 1
@@ -85,6 +88,8 @@ class F1Chart(PlotextPlot):
         super().__init__(id=id)
         self.empty_message = empty_message
         self.series: tuple[ChartSeries, ...] = ()
+        self.y_range = (0.0, 1.0)
+        """The F1 axis drawn (see f1_range)."""
         self.add_class("-empty")
 
     def show_series(
@@ -132,10 +137,8 @@ class F1Chart(PlotextPlot):
             # A single x: plotext would stretch one point over an absurd range.
             low, high = low - 1, high + 1
         plt.xlim(low, high)
-        low_f1, high_f1 = f1_range(ys)
-        plt.ylim(low_f1, high_f1)
-        y_ticks = f1_ticks(low_f1, high_f1)
-        plt.yticks(y_ticks, [f"{tick:.2f}" for tick in y_ticks])
+        self.y_range = f1_range(ys)
+        plt.ylim(*self.y_range)
         if x_tick_label is not None:
             positions = tick_positions(min(xs), max(xs))
             plt.xticks(positions, [x_tick_label(x) for x in positions])
@@ -144,4 +147,9 @@ class F1Chart(PlotextPlot):
     def render(self) -> RenderResult:
         if not self.series:
             return Text(self.empty_message)
+        # Ticks for this height: plotext puts each tick on its nearest row, and two ticks on one
+        # row show either label (0.80 in one run, 0.85 in the next). One every other row at most.
+        rows = self.size.height - FRAME_ROWS
+        y_ticks = f1_ticks(*self.y_range, max_intervals=max(1, min(MAX_Y_TICKS, rows // 2)))
+        self.plt.yticks(y_ticks, [f"{tick:.2f}" for tick in y_ticks])
         return super().render()
