@@ -39,6 +39,8 @@ from llmtool_tui.messages import (
 )
 from llmtool_tui.recent_history import RecentHistory
 
+#: Seconds the quit check may take before the app says what it is doing.
+QUIT_CHECK_NOTICE_S = 0.5
 #: Errors of the engine that are the user's to act on: shown as they are, never as a traceback.
 USER_ERRORS = (BadInputError, OperationError, MetadataError, StoreError)
 
@@ -249,7 +251,15 @@ class StudioApp(App[None]):
 
     @work(group="quit", exclusive=True, exit_on_error=False)
     async def _quit_after_check(self) -> None:
-        running = await self.engine.arun(self.engine.running_sessions)
+        # Every session file is read (thousands take a second or more): say so when it lasts.
+        slow = self.set_timer(
+            QUIT_CHECK_NOTICE_S,
+            lambda: self.notify("Checking for running sessions…", timeout=5, markup=False),
+        )
+        try:
+            running = await self.engine.arun(self.engine.running_sessions)
+        finally:
+            slow.stop()
         if not running:
             self.exit()
             return

@@ -8,6 +8,7 @@ real engine.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from engine.facade import Engine
+from engine.history import SessionSummary
 from engine.liveness import current_host, current_process_started_at
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
@@ -244,3 +246,24 @@ async def test_quit_without_running_sessions_does_not_ask(workspace: Workspace) 
         await pilot.press("q")
         await wait_until(pilot, lambda: bool(exits))
         assert not isinstance(app.screen, ConfirmDialog)
+
+
+async def test_a_slow_quit_check_says_what_it_is_doing(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(workspace)
+
+    def slow_check() -> list[SessionSummary]:
+        time.sleep(1.0)  # thousands of session files on a cold disk
+        return []
+
+    monkeypatch.setattr(engine, "running_sessions", slow_check)
+    app: StudioApp = make_app(engine, watch=False)
+    exits: list[object] = []
+    notices: list[str] = []
+    app.exit = lambda *args, **kwargs: exits.append(args)  # type: ignore[method-assign]
+    monkeypatch.setattr(app, "notify", lambda message, **kwargs: notices.append(message))
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await wait_until(pilot, lambda: bool(exits))
+    assert notices == ["Checking for running sessions…"]
