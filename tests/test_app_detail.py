@@ -205,3 +205,30 @@ async def test_command_palette_offers_what_applies_on_the_screen(
         await hits[0].command()
         await pilot.pause()
         assert isinstance(pilot.app.screen, RelaunchEditDialog)
+
+
+async def test_enter_moves_through_the_edit_form_and_submits_from_its_last_field(
+    workspace: Workspace, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    results: list[RelaunchEdits | None] = []
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        dialog = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
+        pilot.app.push_screen(dialog, results.append)
+        await pilot.pause()
+        inputs = list(dialog.query(Input))
+        inputs[0].focus()
+        await pilot.pause()
+        for following in inputs[1:]:
+            await pilot.press("enter")
+            assert dialog.focused is following
+        assert results == []
+        await pilot.press("enter")  # in the last field: submitted, nothing changed
+        await pilot.pause()
+        assert results == [RelaunchEdits()]
+
+        escaped = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
+        pilot.app.push_screen(escaped, results.append)
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+    assert results == [RelaunchEdits(), None]

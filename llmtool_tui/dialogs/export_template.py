@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
@@ -25,6 +22,7 @@ from engine.store import StoreError
 from engine.templates import ExportedTemplate
 from engine.workspace import safe_name
 from llmtool_tui.dialogs.confirm import ConfirmDialog
+from llmtool_tui.dialogs.form import FormDialog
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,10 @@ def default_output(engine: Engine, session_id: str) -> Path:
     return engine.workspace.root / f"{safe_name(session_id)}.template.json"
 
 
-class ExportTemplateDialog(ModalScreen[TemplateExported | None]):
+class ExportTemplateDialog(FormDialog[TemplateExported]):
     """Asks where to write the template; dismissed once it is written, or with None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_BUTTON = "export"
 
     def __init__(self, engine: Engine, path: Path, session_id: str) -> None:
         super().__init__()
@@ -72,21 +70,8 @@ class ExportTemplateDialog(ModalScreen[TemplateExported | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "export":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without exporting."""
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit(self) -> None:
+        """Export to the path typed, after asking before replacing a file."""
         value = self.query_one(Input).value.strip()
         if not value:
             self._show_error("give the path of the file to write")

@@ -9,20 +9,18 @@ twice, and the session it became is named.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.store import StoreError
 from engine.templates import ImportResult
+from llmtool_tui.dialogs.form import FormDialog
 
 
 def import_summary(result: ImportResult) -> tuple[str, Text]:
@@ -47,10 +45,10 @@ def import_summary(result: ImportResult) -> tuple[str, Text]:
     return title, body
 
 
-class ImportTemplateDialog(ModalScreen[ImportResult | None]):
+class ImportTemplateDialog(FormDialog[ImportResult]):
     """Asks for the file and, optionally, the dataset; dismissed with the result, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_BUTTON = "import"
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
@@ -83,22 +81,8 @@ class ImportTemplateDialog(ModalScreen[ImportResult | None]):
     def on_mount(self) -> None:
         self.query_one("#import-file", Input).focus()
 
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        # Enter imports from either field: the dataset is optional (Tab moves to it).
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "import":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without importing."""
-        self.dismiss(None)
-
-    def _submit(self) -> None:
+    def submit(self) -> None:
+        """Import the file typed (Enter in either field: the dataset is optional)."""
         source = self.query_one("#import-file", Input).value.strip()
         dataset = self.query_one("#import-dataset", Input).value.strip()
         if not source:

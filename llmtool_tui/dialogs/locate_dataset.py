@@ -8,26 +8,24 @@ saves the path into the session's metadata; a refusal is shown here and the user
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import StoreError
+from llmtool_tui.dialogs.form import FormDialog
 
 
-class LocateDatasetDialog(ModalScreen[TrainingMetadata | None]):
+class LocateDatasetDialog(FormDialog[TrainingMetadata]):
     """Dismissed with the updated metadata once the new path is saved, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_BUTTON = "locate"
 
     def __init__(self, engine: Engine, session_path: Path, recorded_dataset: str) -> None:
         super().__init__()
@@ -55,21 +53,8 @@ class LocateDatasetDialog(ModalScreen[TrainingMetadata | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self._locate()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "locate":
-            self._locate()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without changing anything."""
-        self.dismiss(None)
-
-    def _locate(self) -> None:
+    def submit(self) -> None:
+        """Check the file typed against the recorded fingerprint, then save its path."""
         value = self.query_one(Input).value.strip()
         if not value:
             self._show_error("give the path of the dataset file")

@@ -16,22 +16,20 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import StoreError
+from llmtool_tui.dialogs.form import FormDialog
 
 
-class SessionTextDialog(ModalScreen[TrainingMetadata | None]):
+class SessionTextDialog(FormDialog[TrainingMetadata]):
     """Saves notes or tags of one session; dismissed with the saved metadata, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save")]
+    SUBMIT_BUTTON = "save"
 
     def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
         super().__init__()
@@ -46,19 +44,9 @@ class SessionTextDialog(ModalScreen[TrainingMetadata | None]):
             yield Button("Save (Ctrl+S)", variant="primary", id="save")
             yield Button("Cancel (Esc)", id="cancel")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
     def action_save(self) -> None:
         """Save what was typed."""
-        raise NotImplementedError
-
-    def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(None)
+        self.submit()
 
     @work(group="save-notes", exclusive=True, exit_on_error=False)
     async def save(self, *, notes: str | None = None, tags: list[str] | None = None) -> None:
@@ -90,6 +78,6 @@ class NotesDialog(SessionTextDialog):
         text.focus()
         text.move_cursor(text.document.end)
 
-    def action_save(self) -> None:
+    def submit(self) -> None:
         """Save the notes."""
         self.save(notes=self.query_one(TextArea).text)

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.validation import Function, Integer, Number, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
 from engine.schema import TrainingMetadata
+from llmtool_tui.dialogs.form import FormDialog
 
 
 @dataclass(frozen=True)
@@ -91,10 +89,10 @@ def current_values(metadata: TrainingMetadata) -> dict[str, str]:
     }
 
 
-class RelaunchEditDialog(ModalScreen[RelaunchEdits | None]):
+class RelaunchEditDialog(FormDialog[RelaunchEdits]):
     """The relaunch form; dismissed with the edits, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    SUBMIT_BUTTON = "relaunch"
 
     def __init__(self, metadata: TrainingMetadata) -> None:
         super().__init__()
@@ -129,24 +127,14 @@ class RelaunchEditDialog(ModalScreen[RelaunchEdits | None]):
     def _show_live_errors(self) -> None:
         self._show_errors(submitting=False)
 
-    @on(Input.Submitted)
-    def _next_or_submit(self, event: Input.Submitted) -> None:
+    def field_submitted(self, field_input: Input) -> None:
+        """Enter moves on to the next field; in the last one, it submits."""
         inputs = list(self.query(Input))
-        position = inputs.index(event.input)
+        position = inputs.index(field_input)
         if position + 1 < len(inputs):
             inputs[position + 1].focus()
         else:
-            self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "relaunch":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        """Close without relaunching."""
-        self.dismiss(None)
+            self.submit()
 
     def _show_errors(self, *, submitting: bool) -> list[str]:
         errors = []
@@ -160,7 +148,8 @@ class RelaunchEditDialog(ModalScreen[RelaunchEdits | None]):
         self.query_one("#relaunch-errors", Static).update(Text("\n".join(errors)))
         return errors
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
+        """Validate every field, then dismiss with what changed."""
         if self._show_errors(submitting=True):
             return
         values = {

@@ -57,10 +57,6 @@ class TagsDialog(SessionTextDialog):
     def _preview(self, event: Input.Changed) -> None:
         self.query_one("#tags-preview", Static).update(tags_preview(normalize_tags(event.value)))
 
-    @on(Input.Submitted, "#tags-input")
-    def _submitted(self) -> None:
-        self.action_save()
-
-    def action_save(self) -> None:
+    def submit(self) -> None:
         """Save the tags, normalised."""
         self.save(tags=normalize_tags(self.query_one(Input).value))
