@@ -12,6 +12,7 @@ from engine.errors import BadInputError
 from engine.store import SessionStore
 from engine.supervisor import DEFAULT_GRACE_S, stop_worker
 from engine.workspace import Workspace
+from llmtool_tui.cli.sessions import add_session_argument
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -27,11 +28,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
             " (another host, permission, stuck process), 2 for bad input."
         ),
     )
-    stop.add_argument(
-        "session",
-        metavar="SESSION",
-        help="session id, metadata file name or path, or history number",
-    )
+    add_session_argument(stop)
     stop.add_argument(
         "--grace",
         metavar="S",

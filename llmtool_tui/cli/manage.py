@@ -20,6 +20,7 @@ from engine.cleanup import (
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.templates import export_template, import_session
+from llmtool_tui.cli.sessions import add_session_argument
 
 PROG = "llmtool-tui"
 
@@ -31,11 +32,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         parents=[common],
         help="write a session's configuration as a shareable template (no machine-specific data)",
     )
-    export.add_argument(
-        "session",
-        metavar="SESSION",
-        help="session id, metadata file name or path, or history number",
-    )
+    add_session_argument(export)
     export.add_argument(
         "-o", "--output", metavar="FILE", help="write the template to FILE (default: print it)"
     )

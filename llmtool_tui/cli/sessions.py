@@ -28,6 +28,15 @@ STATUS_STYLES = {
 }
 
 
+def add_session_argument(parser: argparse.ArgumentParser) -> None:
+    """The SESSION argument of the commands that act on one session."""
+    parser.add_argument(
+        "session",
+        metavar="SESSION",
+        help="session id, metadata file name or path, or history number",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add the commands to the parser."""
     sessions = subparsers.add_parser(
@@ -51,11 +60,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     sessions.set_defaults(handler=run_sessions)
 
     show = subparsers.add_parser("show", parents=[common], help="show one session's parameters")
-    show.add_argument(
-        "session",
-        metavar="SESSION",
-        help="session id, metadata file name or path, or history number",
-    )
+    add_session_argument(show)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=run_show)
 

@@ -27,6 +27,7 @@ from engine.schema import ModelConfig
 from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
 from llmtool_tui.cli.analyze import add_column_options
+from llmtool_tui.cli.sessions import add_session_argument
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -149,11 +150,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="continue an unfinished session from its newest complete checkpoint",
     )
-    resume.add_argument(
-        "session",
-        metavar="SESSION",
-        help="session id, metadata file name or path, or history number",
-    )
+    add_session_argument(resume)
     resume.add_argument(
         "--force",
         action="store_true",
@@ -167,11 +164,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="start a new session with a session's parameters, optionally edited",
     )
-    relaunch.add_argument(
-        "session",
-        metavar="SESSION",
-        help="session id, metadata file name or path, or history number",
-    )
+    add_session_argument(relaunch)
     relaunch.add_argument(
         "--dataset",
         metavar="PATH",
