@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.errors import OperationError
+from engine.files import bounded_lines, open_regular
 from engine.history import dataset_label, model_label, session_date
-from engine.progress import EvaluationDone, parse_event
+from engine.progress import MAX_LINE_BYTES, EvaluationDone, parse_event
 from engine.store import SessionStore
 
 #: Cheap test run before a line is parsed: a long run's file holds thousands of step events for
@@ -36,8 +37,9 @@ def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
     """
     found: dict[tuple[str | None, int], EvaluationDone] = {}
     try:
-        with progress_file.open("rb") as lines:
-            for line in lines:
+        # The run folder is untrusted: a FIFO or link there is refused, not read or followed.
+        with open_regular(progress_file, follow_symlinks=False) as handle:
+            for line in bounded_lines(handle, MAX_LINE_BYTES):
                 if _EVALUATION_MARK not in line:
                     continue
                 event = parse_event(line)

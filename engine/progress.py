@@ -11,14 +11,22 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from engine.files import open_append
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
+
+
+#: Longest line of progress.jsonl that is read. A real event is a few KB; a file without
+#: newlines (a hostile or corrupt one) must not be read into memory whole: longer lines are
+#: skipped.
+MAX_LINE_BYTES = 1 << 20
 
 
 class ProgressEvent(BaseModel):
@@ -125,10 +133,15 @@ _KNOWN_KINDS = {
 
 
 def parse_event(line: str | bytes) -> ProgressEvent | None:
-    """One line of progress.jsonl as a typed event; None for a blank or unparsable line."""
+    """One line of progress.jsonl as a typed event; None for a blank or unparsable line.
+
+    The file is untrusted: whatever the parser or the validation raises on a hostile line (an
+    integer of 5,000 digits is a ValueError, deep nesting a RecursionError) skips that line.
+    """
     try:
         data = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError, MemoryError):
+        # ValueError covers JSONDecodeError and UnicodeDecodeError.
         return None
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         return None
@@ -136,7 +149,7 @@ def parse_event(line: str | bytes) -> ProgressEvent | None:
         if data["event"] in _KNOWN_KINDS:
             return _KNOWN.validate_python(data)
         return ProgressEvent.model_validate(data)
-    except ValidationError:
+    except (ValidationError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -149,30 +162,29 @@ class ProgressWriter:
     """
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) ``path`` for appending.
+
+        Raises:
+            UnsafeFileError: a link, FIFO or other non-regular file stands at ``path`` (the run
+                folder is untrusted; writing through a link would write outside it).
+            OSError: it cannot be opened.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = open_append(path)
         self._end_partial_line()
 
     def _end_partial_line(self) -> None:
         # A worker killed mid-write leaves a partial last line; the next writer (a resume) ends
         # it so that its own first event starts on a line of its own.
         size = os.fstat(self._fd).st_size
-        if size == 0:
-            return
-        with open(self.path, "rb") as handle:
-            handle.seek(size - 1)
-            if handle.read(1) != b"\n":
-                os.write(self._fd, b"\n")
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            os.write(self._fd, b"\n")
 
     def write(self, event: ProgressEvent) -> None:
         """Append one event."""
         line = event.model_dump_json() + "\n"
         os.write(self._fd, line.encode("utf-8"))
-
-    def emit(self, event_cls: type[ProgressEvent], **fields: Any) -> None:
-        """Build and append an event."""
-        self.write(event_cls(**fields))
 
     def close(self) -> None:
         """Close the file."""

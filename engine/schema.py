@@ -57,6 +57,9 @@ class Section(BaseModel):
         use_attribute_docstrings=True,
         validate_assignment=True,
         populate_by_name=True,
+        # NaN and infinities are not JSON: a file holding one (1e400 overflows to inf) is
+        # refused with the field's name rather than written back as invalid JSON.
+        allow_inf_nan=False,
         # Validators are built on first use, not at import: the app imports this module before
         # its first paint, and only its background listing validates documents.
         defer_build=True,
@@ -273,6 +276,32 @@ class ModelConfig(Section):
         return [self.selected_model] if self.selected_model else []
 
 
+#: Largest process id of any POSIX system (``pid_t`` is a 32-bit signed integer). A file may say
+#: anything; an id outside this range is refused when the file is read, never handed to the OS.
+MAX_PID = 2**31 - 1
+
+
+class LaunchRecord(Section):
+    """A worker launched for the session that has not yet recorded itself as running.
+
+    The launcher writes it under the metadata file's lock before it returns, so that the session
+    shows as starting at once and a second launch is refused; the worker removes it when it
+    records ``running`` (or when it refuses to train). A record whose process is gone means the
+    worker died while starting: the session is then marked ``failed``.
+    """
+
+    pid: int = Field(ge=1, le=MAX_PID)
+    """Process id of the launched worker (under torchrun, of the launcher agent)."""
+    host: str
+    """Host name of the machine it was launched on."""
+    process_started_at: float
+    """The process's kernel start time (seconds since the epoch), to tell a recycled pid."""
+    launched_at: datetime
+    """When it was launched."""
+    resume: bool = False
+    """Whether it was launched to resume the session."""
+
+
 class ExecutionStatus(Section):
     """Where the training stands (``execution_status``); kept true by the worker at every moment."""
 
@@ -292,7 +321,7 @@ class ExecutionStatus(Section):
     """Best macro F1 on the validation set."""
     best_model_path: str | None = None
     """Directory holding the best model's ``model.safetensors``, tokenizer and label map."""
-    pid: int | None = None
+    pid: int | None = Field(default=None, ge=1, le=MAX_PID)
     """Process id of the worker."""
     host: str | None = None
     """Host name of the machine running the worker."""
@@ -324,6 +353,8 @@ class ExecutionStatus(Section):
     """How many times the session was resumed."""
     world_size: int | None = None
     """Training processes of the last run (``nproc_per_node`` x ``nnodes``); resume keeps it."""
+    launch: LaunchRecord | None = None
+    """A worker launched and still starting (importing its libraries); None otherwise."""
 
     def check_transition(self, new: str) -> None:
         """Raise InvalidTransitionError when ``new`` may not follow the current status."""
@@ -396,6 +427,9 @@ class TrainingMetadata(Section):
         use_attribute_docstrings=True,
         validate_assignment=True,
         populate_by_name=True,
+        # NaN and infinities are not JSON: a file holding one (1e400 overflows to inf) is
+        # refused with the field's name rather than written back as invalid JSON.
+        allow_inf_nan=False,
         # Validators are built on first use, not at import: the app imports this module before
         # its first paint, and only its background listing validates documents.
         defer_build=True,

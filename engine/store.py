@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import heapq
 import json
+import math
 import os
 import re
 import secrets
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
+from engine.files import UnsafeFileError, expand_user, read_regular
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -69,21 +70,22 @@ def is_session_candidate(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
 
 
-def may_mention(path: Path, word: str) -> bool:
-    """Whether the file's text may hold the JSON string ``word``, from its bytes alone.
+def may_mention(path: Path, *words: str) -> bool:
+    """Whether the file's text may hold one of the JSON strings ``words``, from its bytes alone.
 
     A UTF-8 JSON document spells a string either as its characters between quotes or with a
     backslash escape, so this is True when the quoted characters are there or when any
-    backslash is; False for a file that cannot be read. Reading bytes costs a fraction of
-    validating the document: finding the few running sessions among 10,000 files takes a read
-    of each, not 10,000 validations.
+    backslash is; False for a file that cannot be read (or is not a regular file). Reading bytes
+    costs a fraction of validating the document: finding the few running sessions among 10,000
+    files takes a read of each, not 10,000 validations.
     """
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_METADATA_BYTES + 1)
+        raw = read_regular(path, MAX_METADATA_BYTES)
     except OSError:
         return False
-    return json.dumps(word, ensure_ascii=False).encode() in raw or b"\\" in raw
+    return b"\\" in raw or any(
+        json.dumps(word, ensure_ascii=False).encode() in raw for word in words
+    )
 
 
 def _temp_path_for(path: Path) -> Path:
@@ -98,8 +100,12 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_temp(path: Path, document: dict[str, Any]) -> Path:
-    payload = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def _json_payload(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _write_temp(path: Path, payload: bytes) -> Path:
+    # O_EXCL: a link planted under the temporary name is never written through.
     temp = _temp_path_for(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -116,7 +122,12 @@ def _write_temp(path: Path, document: dict[str, Any]) -> Path:
 
 def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
     """Replace ``path`` with ``document`` atomically and durably."""
-    temp = _write_temp(path, document)
+    atomic_write_bytes(path, _json_payload(document))
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Replace ``path`` with ``payload`` atomically and durably (a link there is replaced)."""
+    temp = _write_temp(path, payload)
     try:
         os.replace(temp, path)
     except BaseException:
@@ -128,7 +139,7 @@ def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
 
 def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
     """Create ``path`` with ``document`` atomically, never overwriting: False when it exists."""
-    temp = _write_temp(path, document)
+    temp = _write_temp(path, _json_payload(document))
     try:
         # link() fails when the target exists: an atomic "create if absent" of a complete file.
         os.link(temp, path)
@@ -148,8 +159,59 @@ def _format_validation_error(error: ValidationError) -> str:
     return f"invalid field {location}: {first['msg']}{more}"
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number; write a finite number or null")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]}… is too large for a float")
+    return value
+
+
+#: Only documents whose bytes match these pay for the slower checks: an exponent of three
+#: digits, or 200 digits in a row (with an exponent of at most 99, the only floats that can
+#: overflow to infinity), and a ``\uD800``-``\uDFFF`` escape (a surrogate, which must come in a
+#: valid pair).
+_MAY_OVERFLOW = re.compile(rb"[eE][+]?\d{3}|\d{200}")
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _decode_json(raw: bytes) -> Any:
+    """Parse a document; raise ValueError or RecursionError for anything JSON does not allow.
+
+    Beyond the standard library: NaN and Infinity literals, floats that overflow, and lone
+    surrogates are refused (they would be written back as invalid JSON, or could not be
+    encoded at all). A duplicate key keeps its last value, as JavaScript and jq do.
+    """
+    text = raw.decode("utf-8-sig")
+    if _MAY_OVERFLOW.search(raw):
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    else:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    if _MAY_HOLD_SURROGATE.search(raw):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"a string holds a lone UTF-16 surrogate (\\u{ord(exc.object[exc.start]):04x})"
+            ) from None
+    return data
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
 def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
-    """Parse and validate a metadata document. Raises MetadataError with a precise reason."""
+    """Parse and validate a metadata document. Raises MetadataError with a precise reason.
+
+    Nothing else escapes: whatever a parser or a validator raises on hostile bytes (a
+    5,000-digit integer, nesting that exhausts the stack, a value too big for memory) makes
+    this one file unreadable, with its reason, and never stops a listing of the others.
+    """
     # pydantic is imported by the first validation, not with this module: the app paints its
     # first screen before any file is read (about 0.2 s sooner; see tests/test_architecture.py).
     from pydantic import ValidationError
@@ -159,19 +221,23 @@ def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
     if not raw.strip():
         raise MetadataError(path, "empty file")
     try:
-        text = raw.decode("utf-8-sig")
+        data = _decode_json(raw)
     except UnicodeDecodeError as exc:
         raise MetadataError(
             path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         ) from None
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MetadataError(
             path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     except RecursionError:
         raise MetadataError(path, "JSON nested too deeply") from None
+    except MemoryError:
+        raise MetadataError(path, "a value is too large to hold in memory") from None
+    except ValueError as exc:
+        # Raised by the parser for what JSON allows but Python cannot hold (an integer of more
+        # than 4,300 digits) and by the checks above.
+        raise MetadataError(path, f"invalid JSON: {_one_line(str(exc))}") from None
     if not isinstance(data, dict):
         raise MetadataError(path, f"expected a JSON object, found {type(data).__name__}")
     try:
@@ -180,30 +246,30 @@ def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
         raise MetadataError(path, _format_validation_error(exc)) from None
     except RecursionError:
         raise MetadataError(path, "JSON nested too deeply") from None
+    except Exception as exc:
+        # The boundary of one untrusted file: a validator failing in an unforeseen way (an
+        # overflow converting a date, memory) is this file's problem, reported with its type.
+        raise MetadataError(
+            path, f"cannot be validated: {type(exc).__name__}: {_one_line(str(exc))}"
+        ) from None
 
 
 def read_metadata(path: Path) -> TrainingMetadata:
-    """Read and validate one metadata file. Raises MetadataError (never OSError)."""
+    """Read and validate one metadata file. Raises MetadataError (never OSError).
+
+    Only a regular file (or a link to one) is read, never more than MAX_METADATA_BYTES of it: a
+    FIFO, a device or a socket named ``*.json`` is refused without blocking.
+    """
     try:
-        st = path.stat()
+        raw = read_regular(path, MAX_METADATA_BYTES)
     except FileNotFoundError:
-        if path.is_symlink():
+        if os.path.islink(path):
             raise MetadataError(path, "dangling symbolic link") from None
         raise MetadataError(path, "file not found") from None
+    except UnsafeFileError as exc:
+        raise MetadataError(path, str(exc)) from None
     except OSError as exc:
-        raise MetadataError(path, f"cannot read: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise MetadataError(path, "is a directory, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise MetadataError(path, "not a regular file")
-    if st.st_size > MAX_METADATA_BYTES:
-        raise MetadataError(
-            path, f"file too large ({st.st_size:,} bytes; limit {MAX_METADATA_BYTES:,})"
-        )
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise MetadataError(path, f"cannot read: {exc.strerror}") from None
+        raise MetadataError(path, f"cannot read: {exc.strerror or exc}") from None
     return parse_metadata_bytes(path, raw)
 
 
@@ -440,7 +506,7 @@ class SessionStore:
         Raises SessionNotFoundError with what was tried.
         """
         reference = reference.strip()
-        as_path = Path(reference).expanduser()
+        as_path = expand_user(reference)
         if as_path.suffix == ".json" and as_path.is_file():
             return as_path.resolve()
         in_directory = self.directory / reference

@@ -17,16 +17,19 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import aiofiles
-import aiofiles.os
 from aiofiles.threadpool.binary import AsyncBufferedReader
 
-from engine.progress import ProgressEvent, parse_event
+from engine.files import regular_opener
+from engine.progress import MAX_LINE_BYTES, LogLine, ProgressEvent, parse_event
 
 DEFAULT_POLL_INTERVAL_S = 0.1
 #: Bytes read at most per read call, so that a large existing file is streamed, not slurped.
 READ_CHUNK = 1 << 20
 #: Where a tail from the end looks back for the start of the last complete line.
 _LOOKBACK = 1 << 16
+#: progress.jsonl is written by the worker as a regular file: a link planted in its place (to a
+#: FIFO, a device, a file elsewhere) is never followed.
+_OPENER = regular_opener(follow_symlinks=False)
 
 
 def _parse_line(line: bytes) -> ProgressEvent | None:
@@ -43,6 +46,27 @@ def _parse_line(line: bytes) -> ProgressEvent | None:
             return event
         start = line.find(b'{"', start + 1)
     return None
+
+
+class _Lines:
+    """Splits appended bytes into complete lines, dropping any line over MAX_LINE_BYTES."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.skipping = False
+        """True while the rest of an over-long line is being discarded."""
+
+    def events(self, data: bytes) -> list[ProgressEvent]:
+        """The events of the lines that ``data`` completes."""
+        lines = (self.pending + data).split(b"\n")
+        self.pending = lines.pop()
+        if self.skipping and lines:
+            lines.pop(0)  # the end of the over-long line
+            self.skipping = False
+        if len(self.pending) > MAX_LINE_BYTES:
+            self.pending, self.skipping = b"", True
+        parsed = (_parse_line(line) for line in lines if len(line) <= MAX_LINE_BYTES)
+        return [event for event in parsed if event is not None]
 
 
 async def _end_of_last_line(handle: AsyncBufferedReader, size: int) -> int:
@@ -65,38 +89,52 @@ async def tail_progress(
             after the call (a file created later, or replacing this one, is read whole).
         poll_interval: seconds between two looks at the file when nothing new was found.
 
-    Unparsable lines are skipped. A file that shrinks (truncated) or changes inode (replaced) is
-    read again from its beginning. Close the iterator (``contextlib.aclosing``) or cancel the
-    task consuming it to stop; the file is closed either way.
+    Unparsable lines, and lines over MAX_LINE_BYTES, are skipped. A file that shrinks
+    (truncated) or changes inode (replaced) is read again from its beginning. The file is
+    untrusted: a FIFO, device, socket or symbolic link at ``path`` is never opened (nor
+    followed); a warning event says so once, and the tail waits for a regular file to replace
+    it. Close the iterator (``contextlib.aclosing``) or cancel the task consuming it to stop;
+    the file is closed either way.
     """
     handle: AsyncBufferedReader | None = None
     identity: tuple[int, int] | None = None
+    refused: tuple[int, int] | None = None
     offset = 0
-    pending = b""
+    lines = _Lines()
     skip_existing = not from_start
     try:
         while True:
             try:
-                st = await aiofiles.os.stat(path)
+                st = await asyncio.to_thread(os.lstat, path)
             except FileNotFoundError:
                 st = None
-            if st is not None and (st.st_dev, st.st_ino) != identity:
+            if st is not None and (st.st_dev, st.st_ino) not in (identity, refused):
                 if handle is not None:
                     # Replaced: finish the old file (bytes appended before the swap), then
                     # start the new one from its beginning.
-                    async for event in _drain(handle, offset, pending):
+                    await handle.seek(offset)
+                    for event in lines.events(await handle.read()):
                         yield event
                     await handle.close()
-                    handle = None
+                    handle, identity = None, None
                 try:
-                    handle = await aiofiles.open(path, "rb")
+                    handle = await aiofiles.open(path, "rb", opener=_OPENER)
                 except FileNotFoundError:
+                    await asyncio.sleep(poll_interval)
+                    continue
+                except OSError as exc:
+                    # Said once per file: a different file at this path later is tried again.
+                    refused = (st.st_dev, st.st_ino)
+                    yield LogLine(
+                        level="warning",
+                        message=f"{path.name} {exc}; progress is not read from it",
+                    )
                     await asyncio.sleep(poll_interval)
                     continue
                 # Identity of what was opened, which a rename may have swapped since the stat.
                 opened = os.fstat(handle.fileno())
                 identity = (opened.st_dev, opened.st_ino)
-                offset, pending = 0, b""
+                offset, lines = 0, _Lines()
                 if skip_existing:
                     offset = await _end_of_last_line(handle, opened.st_size)
             # Only the file that existed when tailing started is skipped; any later one is new.
@@ -106,32 +144,16 @@ async def tail_progress(
                 size = os.fstat(handle.fileno()).st_size
                 if size < offset:
                     # Truncated in place: everything in it now is new.
-                    offset, pending = 0, b""
+                    offset, lines = 0, _Lines()
                 if size > offset:
                     grew = True
                     await handle.seek(offset)
                     data = await handle.read(min(size - offset, READ_CHUNK))
                     offset += len(data)
-                    lines = (pending + data).split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        parsed = _parse_line(line)
-                        if parsed is not None:
-                            yield parsed
+                    for event in lines.events(data):
+                        yield event
             if not grew:
                 await asyncio.sleep(poll_interval)
     finally:
         if handle is not None:
             await handle.close()
-
-
-async def _drain(
-    handle: AsyncBufferedReader, offset: int, pending: bytes
-) -> AsyncGenerator[ProgressEvent, None]:
-    """The complete lines a file holds after ``offset``."""
-    await handle.seek(offset)
-    data = pending + await handle.read()
-    for line in data.split(b"\n")[:-1]:
-        event = _parse_line(line)
-        if event is not None:
-            yield event

@@ -9,14 +9,18 @@ Imported files are untrusted. Nothing in them is executed or used as a place to 
 session's id, file name and run folder are minted here; keys that would make a model loader run
 downloaded code or use credentials (``trust_remote_code``, tokens) are removed at any depth with a
 warning; files over 10 MB and documents nested deeper than ``MAX_DEPTH`` are refused; every other
-value (markup, odd names) is kept literally.
+value (markup, odd names) is kept literally. The file itself, and the dataset it names, are read
+only when they are regular files (or links to one): a FIFO would block the import, a device
+would read forever.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
+import stat
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +30,14 @@ from typing import Any
 from filelock import Timeout
 
 from engine.errors import BadInputError
+from engine.files import (
+    UnsafeFileError,
+    expand_user,
+    kind_of,
+    open_regular,
+    read_regular,
+    why_unreadable,
+)
 from engine.filters import normalize_tags
 from engine.schema import SCHEMA_VERSION, TOOL_VERSION, TrainingMetadata
 from engine.store import (
@@ -280,30 +292,27 @@ def export_template(metadata: TrainingMetadata, *, now: datetime | None = None) 
 
 
 def read_import_file(path: Path) -> dict[str, Any]:
-    """Read a template or metadata file to import: size checked before reading.
+    """Read a template or metadata file to import: kind and size checked before reading.
 
     Raises:
-        BadInputError: missing, not a file, over 10 MB, not UTF-8 JSON, or not a JSON object.
+        BadInputError: missing, not a regular file (a FIFO, a device, a directory...), over
+            10 MB, not UTF-8 JSON, or not a JSON object.
     """
     try:
-        size = path.stat().st_size
+        raw = read_regular(path, MAX_IMPORT_BYTES)
     except OSError as exc:
-        raise BadInputError(f"cannot import {path}: {exc.strerror}; check the path") from None
-    if not path.is_file():
-        raise BadInputError(f"cannot import {path}: not a file; give a template or metadata file")
-    if size > MAX_IMPORT_BYTES:
-        raise BadInputError(
-            f"cannot import {path.name}: {size:,} bytes is over the {MAX_IMPORT_BYTES:,}-byte"
-            " limit of a metadata file"
+        if isinstance(exc, UnsafeFileError) and exc.errno == errno.EFBIG:
+            raise BadInputError(
+                f"cannot import {path.name}: over the {MAX_IMPORT_BYTES:,}-byte limit of a"
+                " metadata file; this is not a template"
+            ) from None
+        reason = why_unreadable(path, exc)
+        fix = (
+            "give a template or metadata file"
+            if reason.endswith("not a regular file")
+            else "check the path"
         )
-    try:
-        with path.open("rb") as handle:
-            # Read one byte past the limit: the file may have grown since it was measured.
-            raw = handle.read(MAX_IMPORT_BYTES + 1)
-    except OSError as exc:
-        raise BadInputError(f"cannot import {path}: {exc.strerror}") from None
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise BadInputError(f"cannot import {path.name}: over the {MAX_IMPORT_BYTES:,}-byte limit")
+        raise BadInputError(f"cannot import {path}: it {reason}; {fix}") from None
     try:
         document = json.loads(raw.decode("utf-8-sig"))
     except (ValueError, RecursionError):
@@ -328,25 +337,54 @@ def _locate_dataset(
 ) -> tuple[str | None, bool, list[str]]:
     """The dataset path for the new session, whether it exists, and warnings."""
     if explicit is not None:
-        chosen = explicit.expanduser().resolve()
-        if not chosen.is_file():
-            raise BadInputError(f"--dataset {explicit}: no such file; give the dataset's path")
-        return str(chosen), True, []
+        chosen = expand_user(str(explicit))
+        try:
+            # Opened, not only looked at: a FIFO or a device is refused here, without blocking.
+            with open_regular(chosen):
+                pass
+        except FileNotFoundError as exc:
+            reason = why_unreadable(chosen, exc)
+            raise BadInputError(
+                f"--dataset {explicit}: "
+                + ("no such file" if reason == "does not exist" else reason)
+                + "; give the dataset's path"
+            ) from None
+        except OSError as exc:
+            raise BadInputError(
+                f"--dataset {explicit} {why_unreadable(chosen, exc)}; give the dataset's path"
+            ) from None
+        return str(chosen.resolve()), True, []
     name = _file_name(recorded) if recorded else ""
-    if name in ("", ".", ".."):
+    if name in ("", ".", "..") or "\0" in name:
         return None, False, ["the file names no dataset; it must be chosen before training"]
+    unusable: list[str] = []
     for folder in (source.parent, store.workspace.root):
         candidate = folder / name
-        if candidate.is_file():
+        kind = _kind(candidate)
+        if kind == "a regular file":
             return str(candidate.resolve()), True, []
+        if kind is not None:
+            unusable.append(f"{kind} at {candidate}")
+    found = f", only {' and '.join(unusable)}" if unusable else ""
     return (
         name,
         False,
         [
-            f"dataset {name!r} was not found next to {source.name} or in {store.workspace.root};"
-            " it must be located before training (relaunch the session with the dataset's path)"
+            f"dataset {name!r} was not found next to {source.name} or in {store.workspace.root}"
+            f"{found}; it must be located before training (relaunch the session with the"
+            " dataset's path)"
         ],
     )
+
+
+def _kind(path: Path) -> str | None:
+    """``a regular file``, ``a named pipe (FIFO)``...: what is at ``path`` (links followed), if
+    anything. Only looked at, never opened."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    return "a regular file" if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def _dataset_changes(document: dict[str, Any], dataset_path: str) -> list[str]:

@@ -11,23 +11,35 @@ Layout inside a workspace::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 WORKSPACE_ENV = "LLMTOOL_WORKSPACE"
+#: The files of a run folder, named once: the worker writes them, everyone else reads them.
+PROGRESS_FILE = "progress.jsonl"
+TRAIN_LOG_FILE = "train.log"
+WORKER_OUTPUT_FILE = "worker.out"
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest folder name made from an id; file systems allow 255 bytes, and names are ASCII here.
+MAX_NAME_CHARACTERS = 120
 
 
 def safe_name(name: str) -> str:
     """A file-system-safe name for a model id or session id (``org/model`` -> ``org__model``).
 
-    Untrusted ids (from a collaborator's file) must never escape their parent directory.
+    Untrusted ids (from a collaborator's file) must never escape their parent directory, nor
+    exceed what a file name may hold (255 bytes): a longer one keeps its start and a hash of
+    the whole, so that two long ids still name two folders.
     """
-    cleaned = _SAFE_NAME.sub("_", name.replace("/", "__")).strip("._")
-    return cleaned or "unnamed"
+    cleaned = _SAFE_NAME.sub("_", name.replace("/", "__")).strip("._") or "unnamed"
+    if len(cleaned) <= MAX_NAME_CHARACTERS:
+        return cleaned
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{cleaned[: MAX_NAME_CHARACTERS - 17]}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,18 @@ class Workspace:
     def run_dir(self, session_id: str) -> Path:
         """``logs/training_runs/<session_id>/``."""
         return self.runs_dir / safe_name(session_id)
+
+    def progress_file(self, session_id: str) -> Path:
+        """``logs/training_runs/<session_id>/progress.jsonl``: one JSON event per line."""
+        return self.run_dir(session_id) / PROGRESS_FILE
+
+    def train_log(self, session_id: str) -> Path:
+        """``logs/training_runs/<session_id>/train.log``: the worker's log."""
+        return self.run_dir(session_id) / TRAIN_LOG_FILE
+
+    def worker_output(self, session_id: str) -> Path:
+        """``logs/training_runs/<session_id>/worker.out``: the worker's stdout and stderr."""
+        return self.run_dir(session_id) / WORKER_OUTPUT_FILE
 
     def session_models_dir(self, session_id: str) -> Path:
         """``models/<session_id>/``."""

@@ -42,6 +42,7 @@ from engine.analysis.tokens import (
     token_stats,
 )
 from engine.errors import BadInputError
+from engine.files import expand_user
 from engine.schema import DatasetConfig, LanguageConfig, SplitConfig, TextAnalysis
 
 PREVIEW_ROWS = 5
@@ -112,7 +113,7 @@ def analyze_dataset(
         BadInputError: the file, a column or the labels cannot be used, with the reason.
     """
     report = progress or _no_progress
-    path = Path(path).expanduser()
+    path = expand_user(str(path))
     _check_model_argument(model)
     report("Reading the file", 0.0)
     table = read_table(path, sheet=sheet)
@@ -251,7 +252,9 @@ def _check_model_argument(model: str | None) -> None:
     """A model given as a path must be a directory; anything else is taken as a hub id."""
     if model is None:
         return
-    local = Path(model).expanduser()
+    if "\0" in model:
+        raise BadInputError(f"model {model!r} has a NUL character; check the name")
+    local = expand_user(model)
     if local.exists() and not local.is_dir():
         raise BadInputError(f"model {model} is a file; give a model directory or a hub id")
     if not local.exists() and model.startswith(("/", "./", "../", "~", "\\")):

@@ -3,6 +3,10 @@
 Availability is decided from the disk only: a local directory, or the local Hugging Face cache
 read through huggingface_hub's ``try_to_load_from_cache`` (which never touches the network). The
 machines this tool runs on often have no access to the hub, and an analysis must not hang on it.
+
+A local model directory is the user's, or named in a session file from another machine: its
+``config.json`` is read only when it is a regular file of reasonable size (a FIFO there would
+block, ``/dev/zero`` linked there would read forever).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.files import expand_user, read_regular
 
 #: ``languages`` value of a model that covers any language.
 ANY_LANGUAGE = "*"
@@ -33,6 +39,8 @@ VOCABULARY_FILES = (
 )
 #: Model types whose position embeddings reserve two slots for padding (514 positions = 512 tokens).
 PADDING_OFFSET_TYPES = frozenset({"roberta", "xlm-roberta", "camembert", "longformer"})
+#: A model's config.json is a few kilobytes; anything over this is not one.
+MAX_CONFIG_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ def is_available_offline(model: str) -> bool:
     ``model`` is a local directory (with ``config.json``) or a hub id found in the local Hugging
     Face cache. Never touches the network.
     """
-    local = Path(model).expanduser()
+    local = expand_user(model)
     if local.is_dir():
         return (local / "config.json").is_file() and any(
             (local / name).is_file() for name in WEIGHT_FILES
@@ -166,7 +174,7 @@ def tokenizer_directory(model: str) -> Path | None:
     A local directory needs only the tokenizer (a model directory has it too); a hub id is looked
     up in the local cache.
     """
-    local = Path(model).expanduser()
+    local = expand_user(model)
     if local.is_dir():
         if (local / "tokenizer.json").is_file() or (
             (local / "tokenizer_config.json").is_file()
@@ -188,12 +196,14 @@ def model_max_tokens(model: str) -> int:
     entry = catalog_entry(model)
     if entry is not None:
         return entry.max_tokens
-    local = Path(model).expanduser()
+    local = expand_user(model)
     config_path = local / "config.json" if local.is_dir() else _cached_file(model, "config.json")
-    if config_path is not None and config_path.is_file():
+    if config_path is not None:
         try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            config = json.loads(read_regular(config_path, MAX_CONFIG_BYTES).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            # Missing, not a regular file, too large, not UTF-8 JSON: the default length is
+            # right for most models, and the model's own loader reports a broken directory.
             config = {}
         positions = config.get("max_position_embeddings") if isinstance(config, dict) else None
         if isinstance(positions, int) and positions > 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from engine.analysis.dataset_file import open_dataset
 from engine.errors import BadInputError
 from engine.schema import Fingerprint
 
@@ -15,21 +16,18 @@ def fingerprint_file(path: Path, rows: int | None = None) -> Fingerprint:
     """sha256 and byte size of the file, with the row count the analysis read from it.
 
     Raises:
-        BadInputError: the file does not exist or cannot be read.
+        BadInputError: the file does not exist, is not a regular file (a FIFO or a device would
+            block or never end), or cannot be read.
     """
     digest = hashlib.sha256()
     size = 0
-    try:
-        with Path(path).open("rb") as handle:
+    with open_dataset(Path(path)) as handle:
+        try:
             while chunk := handle.read(CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
-    except FileNotFoundError as exc:
-        raise BadInputError(f"dataset {path} does not exist; check the path") from exc
-    except IsADirectoryError as exc:
-        raise BadInputError(f"dataset {path} is a directory; give the path of a data file") from exc
-    except OSError as exc:
-        raise BadInputError(f"cannot read dataset {path}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise BadInputError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
     return Fingerprint(sha256=digest.hexdigest(), size_bytes=size, rows=rows)
 
 

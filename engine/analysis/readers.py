@@ -5,19 +5,25 @@ format when the extension lies, the text encoding (UTF-8, UTF-8 with BOM, then a
 Latin-1 fallback that is always reported), the delimiter, and refusing files that are not tables
 (binary data, a 50 MB line, an empty file, a header without rows) with a one-line error instead
 of a parser traceback or a silently wrong frame.
+
+The file is opened once, by ``open_dataset`` (regular files only: a FIFO named ``data.csv`` would
+block, ``/dev/zero`` would read forever), and every pass, pandas' included, reads that open file:
+pandas given the path would open it again, and the path may have been swapped in between.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import pandas as pd
 
+from engine.analysis.dataset_file import open_dataset
 from engine.errors import BadInputError
 
 #: Extension -> format. Unknown extensions (``.txt``, none) are decided by the content alone.
@@ -75,36 +81,40 @@ def read_table(path: Path, *, sheet: str | None = None) -> TableRead:
         The frame with its format, encoding, sheet and warnings.
 
     Raises:
-        BadInputError: the path is missing or a directory, the file is empty, binary, not
-            parseable as its format, has a header but no rows, or names an unknown sheet.
+        BadInputError: the path is missing, a directory or anything but a regular file (or a
+            link to one), the file is empty, binary, not parseable as its format, has a header
+            but no rows, or names an unknown sheet.
     """
     path = Path(path)
-    if not path.exists():
-        raise BadInputError(f"dataset {path} does not exist; check the path")
-    if path.is_dir():
-        raise BadInputError(f"dataset {path} is a directory; give the path of a data file in it")
-    size = path.stat().st_size
-    if size == 0:
+    with open_dataset(path) as handle:
+        try:
+            return _read_open_table(path, handle, sheet)
+        except OSError as exc:
+            # A read error (EIO, a file on a network share gone away) is not a parser's problem.
+            raise BadInputError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
+
+
+def _read_open_table(path: Path, handle: BinaryIO, sheet: str | None) -> TableRead:
+    if os.fstat(handle.fileno()).st_size == 0:
         raise BadInputError(f"dataset {path} is empty (0 bytes); export the data again")
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
+    head = handle.read(SNIFF_BYTES)
     fmt, notices = _choose_format(path, head)
     if sheet is not None and fmt != "xlsx":
         raise BadInputError(f"--sheet applies to Excel workbooks; {path.name} is {fmt.upper()}")
     encoding: str | None = None
     chosen_sheet: str | None = None
     if fmt in TEXT_FORMATS:
-        scan = _scan_text(path, head, check_lines=fmt != "json")
+        scan = _scan_text(path, handle, head, check_lines=fmt != "json")
         encoding = scan.encoding
         if scan.warning:
             notices.append(scan.warning)
-        frame = _read_text(path, fmt, encoding, head)
+        frame = _read_text(path, handle, fmt, encoding, head)
     elif fmt == "xlsx":
-        frame, chosen_sheet, sheet_warning = _read_excel(path, sheet)
+        frame, chosen_sheet, sheet_warning = _read_excel(path, handle, sheet)
         if sheet_warning:
             notices.append(sheet_warning)
     else:
-        frame = _read_parquet(path)
+        frame = _read_parquet(path, handle)
     frame.columns = pd.Index([str(column).strip() for column in frame.columns])
     if len(frame) == 0:
         header = f"a header ({', '.join(frame.columns)}) but " if len(frame.columns) else ""
@@ -185,34 +195,34 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _scan_text(path: Path, head: bytes, *, check_lines: bool) -> _TextScan:
+def _scan_text(path: Path, handle: BinaryIO, head: bytes, *, check_lines: bool) -> _TextScan:
     """One streaming pass: is the file valid UTF-8, and is every line of a sane length."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8_error: UnicodeDecodeError | None = None
     since_newline = 0
     lines = 0
     offset = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            if utf8_error is None:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    utf8_error = exc
-                    utf8_error.start += offset
-            offset += len(chunk)
-            last_newline = chunk.rfind(b"\n")
-            if last_newline < 0:
-                since_newline += len(chunk)
-            else:
-                lines += chunk.count(b"\n")
-                since_newline = len(chunk) - last_newline - 1
-            if check_lines and since_newline > MAX_LINE_BYTES:
-                raise BadInputError(
-                    f"line {lines + 1} of {path.name} is longer than "
-                    f"{MAX_LINE_BYTES // (1024 * 1024)} MB: this is not a table of texts "
-                    "(minified JSON? binary data?); give one record per line"
-                )
+    handle.seek(0)
+    while chunk := handle.read(CHUNK_BYTES):
+        if utf8_error is None:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                utf8_error = exc
+                utf8_error.start += offset
+        offset += len(chunk)
+        last_newline = chunk.rfind(b"\n")
+        if last_newline < 0:
+            since_newline += len(chunk)
+        else:
+            lines += chunk.count(b"\n")
+            since_newline = len(chunk) - last_newline - 1
+        if check_lines and since_newline > MAX_LINE_BYTES:
+            raise BadInputError(
+                f"line {lines + 1} of {path.name} is longer than "
+                f"{MAX_LINE_BYTES // (1024 * 1024)} MB: this is not a table of texts "
+                "(minified JSON? binary data?); give one record per line"
+            )
     if utf8_error is None:
         try:
             decoder.decode(b"", final=True)
@@ -220,11 +230,8 @@ def _scan_text(path: Path, head: bytes, *, check_lines: bool) -> _TextScan:
             utf8_error = exc
     if utf8_error is None:
         return _TextScan("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", None)
-    raw = path.read_bytes()
     for encoding in FALLBACK_ENCODINGS:
-        try:
-            raw.decode(encoding)
-        except UnicodeDecodeError:
+        if not _decodes(handle, encoding):
             continue
         return _TextScan(
             encoding,
@@ -234,7 +241,21 @@ def _scan_text(path: Path, head: bytes, *, check_lines: bool) -> _TextScan:
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
-def _read_text(path: Path, fmt: str, encoding: str, head: bytes) -> pd.DataFrame:
+def _decodes(handle: BinaryIO, encoding: str) -> bool:
+    """Whether the whole file decodes in ``encoding``, read in chunks (it may be large)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    handle.seek(0)
+    try:
+        while chunk := handle.read(CHUNK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_text(path: Path, handle: BinaryIO, fmt: str, encoding: str, head: bytes) -> pd.DataFrame:
+    handle.seek(0)
     try:
         if fmt in ("csv", "tsv"):
             delimiter = _sniff_delimiter(_first_line(head))
@@ -249,7 +270,7 @@ def _read_text(path: Path, fmt: str, encoding: str, head: bytes) -> pd.DataFrame
                 # fields an index (or, with index_col=False, drop the extra ones with a warning).
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 return pd.read_csv(
-                    path,
+                    handle,
                     sep=delimiter,
                     encoding=encoding,
                     dtype=str,
@@ -260,7 +281,7 @@ def _read_text(path: Path, fmt: str, encoding: str, head: bytes) -> pd.DataFrame
                     index_col=False,
                 )
         lines = fmt == "jsonl"
-        frame = pd.read_json(path, lines=lines, encoding=encoding, dtype=False)
+        frame = pd.read_json(handle, lines=lines, encoding=encoding, dtype=False)
     except pd.errors.EmptyDataError as exc:
         raise BadInputError(f"dataset {path} has no data; export it again") from exc
     except pd.errors.ParserWarning as exc:
@@ -273,7 +294,7 @@ def _read_text(path: Path, fmt: str, encoding: str, head: bytes) -> pd.DataFrame
             f"cannot read {path.name} as {fmt.upper()}: {_first_message_line(exc)}; "
             "check that every row has the same columns"
         ) from exc
-    if fmt == "json" and not _records_array(path, encoding):
+    if fmt == "json" and not _records_array(head, encoding):
         raise BadInputError(
             f"{path.name} is JSON but not an array of records; write it as "
             '[{"text": ..., "label": ...}, ...] or as JSON Lines'
@@ -298,19 +319,22 @@ def _tsv_quoting(head: bytes, encoding: str) -> Literal[0, 3]:
     return csv.QUOTE_NONE
 
 
-def _records_array(path: Path, encoding: str) -> bool:
+def _records_array(head: bytes, encoding: str) -> bool:
     """Whether the JSON document's first element is an object (a record)."""
-    with path.open(encoding=encoding) as handle:
-        start = handle.read(SNIFF_BYTES).lstrip()
+    # The head may end inside a multi-byte character: only its start matters here.
+    start = head.decode(encoding, errors="ignore").lstrip()
     if not start.startswith("["):
         return False
     rest = start[1:].lstrip()
     return rest.startswith("{") or rest.startswith("]")
 
 
-def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str, str | None]:
+def _read_excel(
+    path: Path, handle: BinaryIO, sheet: str | None
+) -> tuple[pd.DataFrame, str, str | None]:
+    handle.seek(0)
     try:
-        workbook = pd.ExcelFile(path, engine="openpyxl")
+        workbook = pd.ExcelFile(handle, engine="openpyxl")
     except Exception as exc:
         # openpyxl raises zipfile, KeyError and its own errors for damaged workbooks alike.
         raise BadInputError(
@@ -338,9 +362,10 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pd.DataFrame, str, str |
     return frame, sheet, warning
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, handle: BinaryIO) -> pd.DataFrame:
+    handle.seek(0)
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(handle)
     except Exception as exc:
         # pyarrow raises ArrowInvalid, OSError and others for files that are not Parquet.
         raise BadInputError(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.analysis.catalog import tokenizer_directory
+from engine.files import read_regular
 from engine.schema import TokenStats
 
 #: The approximation used when the tokenizer is not available: subword vocabularies of base
@@ -34,6 +35,8 @@ _MARKS = r"[\p{P}\p{S}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 #: twenty loses too much.
 LONG_DOCUMENT_SHARE = 0.05
 ENCODE_BATCH = 1000
+#: The largest tokenizer.json read (the biggest vocabularies' files are tens of megabytes).
+MAX_TOKENIZER_BYTES = 512 * 1024 * 1024
 
 
 @dataclass
@@ -55,7 +58,16 @@ def count_tokens(texts: list[str], model: str | None) -> TokenCounts:
     if (directory / "tokenizer.json").is_file():
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        try:
+            # Read here rather than by from_file: a FIFO or device in its place must fail, not
+            # block or read forever.
+            raw = read_regular(directory / "tokenizer.json", MAX_TOKENIZER_BYTES)
+            tokenizer = Tokenizer.from_str(raw.decode("utf-8"))
+        except Exception:
+            # Not a regular file, too large, not UTF-8, or a JSON the tokenizers library
+            # rejects (it raises a plain Exception): the tokenizer is not usable, so the counts
+            # are the approximation, which the analysis reports as such.
+            return TokenCounts(approximate_counts(texts), APPROXIMATION, False)
         # The file may carry the truncation/padding of its last use: lengths must be real ones.
         tokenizer.no_truncation()
         tokenizer.no_padding()

@@ -142,7 +142,8 @@ def build_demo_model(
     if not texts:
         raise BadInputError("the corpus has no text to train the tokenizer on")
     out_dir = Path(out_dir)
-    if out_dir.is_file() or (
+    # Anything there but a directory (a file, a FIFO, a broken link) is refused, not written over.
+    if ((out_dir.exists() or out_dir.is_symlink()) and not out_dir.is_dir()) or (
         out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / DEMO_INFO_FILE).is_file()
     ):
         raise BadInputError(

@@ -9,19 +9,28 @@ network for a long time before failing. So a model is resolved before anything h
 * an uncached hub id fails at once when ``HF_HUB_OFFLINE`` is set, and otherwise after one hub
   query bounded by ``HUB_PROBE_TIMEOUT_S``; only when the hub answers is it downloaded.
 
+A local directory may be named in a session file from another machine: a FIFO, socket or device
+among its files (``config.json`` made with ``mkfifo``, a link to ``/dev/zero``) would make the
+loader block or read forever, so such a directory is refused before anything opens it.
+
 Importable without torch.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import BadInputError
+from engine.files import expand_user, kind_of
 
 HUB_PROBE_TIMEOUT_S = 5.0
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: Entries of a model directory looked at for FIFOs and devices; a model directory holds a
+#: dozen files, and one holding more is not listed to its end.
+MAX_DIRECTORY_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,17 +62,43 @@ def _how_to_fix(model: str) -> str:
 
 
 def _looks_local(name: str) -> bool:
-    local = Path(name).expanduser()
+    local = expand_user(name)
     return local.is_absolute() or name.startswith((".", "~")) or local.exists()
 
 
 def absolute_model_name(model: str) -> str:
     """A local model directory as an absolute path (hub ids unchanged).
 
-    Sessions record it so: the worker runs in the workspace, not in the caller's directory.
+    Sessions record it so: the worker runs in the workspace, not in the caller's directory. A
+    name with a NUL character is returned as given: ``resolve_model`` refuses it.
     """
     name = model.strip()
-    return str(Path(name).expanduser().resolve()) if _looks_local(name) else name
+    if "\0" in name or not _looks_local(name):
+        return name
+    return str(expand_user(name).resolve())
+
+
+def special_file(directory: Path) -> str | None:
+    """``config.json is a named pipe (FIFO)``: the first entry of ``directory`` (links followed)
+    that is neither a regular file nor a directory, or None when there is none.
+
+    Only looked at (``stat``), never opened. A broken link is not reported: a loader that needs
+    the file reports it missing.
+    """
+    try:
+        with os.scandir(directory) as entries:
+            for count, entry in enumerate(entries):
+                if count >= MAX_DIRECTORY_ENTRIES:
+                    break
+                try:
+                    mode = entry.stat().st_mode
+                except OSError:
+                    continue
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    return f"{entry.name} is {kind_of(mode)}"
+    except OSError:
+        return None
+    return None
 
 
 def resolve_model(model: str) -> ResolvedModel:
@@ -79,10 +114,19 @@ def resolve_model(model: str) -> ResolvedModel:
     name = model.strip()
     if not name:
         raise BadInputError("empty model name; give a hub id or a model directory")
-    local = Path(name).expanduser()
+    if "\0" in name:
+        raise BadInputError(f"model {name!r} has a NUL character; check the name or the path")
+    local = expand_user(name)
     if _looks_local(name):
         if not local.is_dir():
-            raise BadInputError(f"model directory {local} does not exist; check the path")
+            what = "is not a directory" if local.exists() else "does not exist"
+            raise BadInputError(f"model directory {local} {what}; check the path")
+        problem = special_file(local)
+        if problem is not None:
+            raise BadInputError(
+                f"model directory {local}: {problem}, not a regular file; a model directory"
+                " holds regular files only (save the model there with save_pretrained)"
+            )
         if not is_available_offline(str(local)):
             raise BadInputError(
                 f"model directory {local} lacks config.json or weights (model.safetensors);"

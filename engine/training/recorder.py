@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.files import bounded_lines, open_append, open_regular, read_regular
 from engine.progress import (
+    MAX_LINE_BYTES,
     CheckpointSaved,
     EvaluationDone,
     LogLine,
@@ -38,12 +40,13 @@ from engine.progress import (
     utc_now,
 )
 from engine.schema import TrainingMetadata
-from engine.store import SessionStore
+from engine.store import SessionStore, atomic_write_bytes
+from engine.workspace import PROGRESS_FILE, TRAIN_LOG_FILE
 
 HEARTBEAT_S = 10.0
-PROGRESS_FILE = "progress.jsonl"
-LOG_FILE = "train.log"
 RESULTS_FILE = "results.csv"
+#: results.csv holds one short row per evaluation: a larger file is not ours, and is replaced.
+MAX_RESULTS_BYTES = 64 << 20
 TRACEBACK_FILE = "traceback.txt"
 RESULT_KEY_COLUMNS = ("unit", "split", "step")
 RESULT_COLUMNS = (
@@ -94,10 +97,13 @@ class ResultsTable:
         self._load()
 
     def _load(self) -> None:
-        if not self.path.is_file():
+        try:
+            raw = read_regular(self.path, MAX_RESULTS_BYTES, follow_symlinks=False).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            # Missing, or something else than our table (a link, a FIFO, garbage): replaced by
+            # a table of what this run records (the rename replaces a link, never follows it).
             self._rewrite()
             return
-        raw = self.path.read_bytes().decode("utf-8")
         complete = raw if raw.endswith("\n") else raw[: raw.rfind("\n") + 1]
         reader = csv.DictReader(io.StringIO(complete))
         for row in reader:
@@ -119,9 +125,7 @@ class ResultsTable:
         return buffer.getvalue().encode("utf-8")
 
     def _rewrite(self) -> None:
-        temp = self.path.with_name(f".{self.path.name}.tmp")
-        temp.write_bytes(self._render(list(self.rows.values()), header=True))
-        os.replace(temp, self.path)
+        atomic_write_bytes(self.path, self._render(list(self.rows.values()), header=True))
 
     def add(self, record: EvaluationRecord) -> str:
         """Record an evaluation: ``added``, ``same`` (already there, identical) or ``replaced``."""
@@ -151,7 +155,7 @@ class ResultsTable:
             return "replaced"
         # One write on an O_APPEND descriptor: a crash leaves at most a torn last line, which
         # _load drops.
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        fd = open_append(self.path)
         try:
             os.write(fd, self._render([row], header=False))
         finally:
@@ -173,10 +177,9 @@ class RunRecorder:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.progress_path = run_dir / PROGRESS_FILE
         self._seen = self._events_already_recorded()
-        self._end_torn_line()
         self.progress = ProgressWriter(self.progress_path)
         self.results: ResultsTable | None = None
-        self.log = self._open_log(run_dir / LOG_FILE)
+        self.log = self._open_log(run_dir / TRAIN_LOG_FILE)
         self.snapshot = Snapshot()
         self._lock = threading.Lock()
         self._stop_heartbeat = threading.Event()
@@ -187,10 +190,12 @@ class RunRecorder:
 
     def _events_already_recorded(self) -> set[tuple[Any, ...]]:
         seen: set[tuple[Any, ...]] = set()
-        if not self.progress_path.is_file():
+        try:
+            handle = open_regular(self.progress_path, follow_symlinks=False)
+        except FileNotFoundError:
             return seen
-        with self.progress_path.open("rb") as handle:
-            for line in handle:
+        with handle:
+            for line in bounded_lines(handle, MAX_LINE_BYTES):
                 event = parse_event(line)
                 if isinstance(event, StepLogged):
                     seen.add(("step", event.model, event.step))
@@ -208,20 +213,12 @@ class RunRecorder:
     ) -> tuple[Any, ...]:
         return ("evaluation", unit, split or "validation", step, macro_f1)
 
-    def _end_torn_line(self) -> None:
-        """Terminate a last line cut by a kill, so that the next event starts a line of its own."""
-        if not self.progress_path.is_file() or self.progress_path.stat().st_size == 0:
-            return
-        with self.progress_path.open("rb+") as handle:
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                handle.write(b"\n")
-
     def _open_log(self, path: Path) -> logging.Logger:
         logger = logging.getLogger(f"llmtool.train.{id(self)}")
         logger.propagate = False
         logger.setLevel(logging.INFO)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        # Not logging.FileHandler: it would follow a link planted in the run folder.
+        handler = logging.StreamHandler(os.fdopen(open_append(path), "a", encoding="utf-8"))
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         return logger
@@ -236,6 +233,8 @@ class RunRecorder:
         self.progress.close()
         for handler in list(self.log.handlers):
             handler.close()
+            if isinstance(handler, logging.StreamHandler):
+                handler.stream.close()
             self.log.removeHandler(handler)
 
     # -- metadata --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from transformers import (
 )
 
 from engine.errors import BadInputError
+from engine.files import expand_user
 from engine.schema import ModelConfig
 from engine.training import faults
 from engine.training.callbacks import RunCallback, SessionTrainer, UnitInfo
@@ -90,7 +91,7 @@ class UnitResult:
 
 def model_dir_name(model: str) -> str:
     """Directory name of a model under ``models/<session_id>/``: a hub id, or a local dir's name."""
-    local = Path(model).expanduser()
+    local = expand_user(model)
     if local.is_absolute() or model.startswith((".", "~")) or local.exists():
         return safe_name(local.name)
     return safe_name(model)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import BadInputError
+from engine.files import expand_user, open_regular, why_unreadable
 from engine.schema import (
     DatasetConfig,
     ExecutionStatus,
@@ -239,7 +240,8 @@ def relaunch_metadata(
     columns and split; otherwise the recorded analysis is reused.
 
     Raises:
-        BadInputError: a bad override, a missing dataset, or a dataset the analysis rejects.
+        BadInputError: a bad override, a recorded dataset that is missing or not a regular file
+            (a FIFO, a device...), or a dataset the analysis rejects.
     """
     model_config = source.training_model_config.model_copy(deep=True)
     if overrides:
@@ -249,16 +251,45 @@ def relaunch_metadata(
         "language_config": source.language_config,
         "text_analysis": source.text_analysis,
     }
-    recorded = Path(source.dataset_config.primary_file or "").expanduser()
-    if dataset is not None or _dataset_changed(source):
-        path = Path(dataset) if dataset is not None else recorded
-        sections = _reanalyse(source, path, model_config)
+    if dataset is not None:
+        sections = _reanalyse(source, Path(dataset), model_config)
+    else:
+        recorded = _recorded_dataset(source)
+        if _dataset_changed(source):
+            sections = _reanalyse(source, recorded, model_config)
     created = build_session_metadata(
         sections, model_config, workflow=source.training_session.workflow, now=now
     )
     created.training_session.parent_session_id = source.session_id
     created.tags = list(source.tags)
     return created
+
+
+def _recorded_dataset(source: TrainingMetadata) -> Path:
+    """The recorded dataset's path, checked to be a regular file before anything reads it.
+
+    The session file may come from another machine: its path may name a FIFO (reading would
+    block), a device, a ``~user`` unknown here, or hold a NUL character.
+    """
+    recorded = source.dataset_config.primary_file
+    if not recorded:
+        raise BadInputError(
+            f"cannot relaunch {source.session_id}: the session names no dataset file;"
+            " relaunch it with --dataset PATH"
+        )
+    path = expand_user(recorded)
+    try:
+        with open_regular(path):
+            pass
+    except OSError as exc:
+        reason = why_unreadable(path, exc)
+        # Worded as resumability's dataset_blocker words a missing file.
+        problem = f"{path} not found" if reason == "does not exist" else f"{recorded} {reason}"
+        raise BadInputError(
+            f"cannot relaunch {source.session_id}: dataset {problem}; put it back, or relaunch"
+            " with --dataset NEW_PATH"
+        ) from None
+    return path
 
 
 def _dataset_changed(source: TrainingMetadata) -> bool:
