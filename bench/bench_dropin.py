@@ -35,12 +35,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from engine.facade import Engine  # noqa: E402
-from engine.liveness import current_host, current_process_started_at  # noqa: E402
 from engine.progress import ProgressWriter, StatusChanged, StepLogged  # noqa: E402
 from engine.schema import DatasetConfig, ModelConfig, TrainingMetadata, TrainingSession  # noqa: E402
 from engine.store import SessionStore  # noqa: E402
 from engine.watcher import SessionWatcher  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
+from tests.fakes import IDLE_MODULE, idle_process, record_running  # noqa: E402
 
 TARGET_MS = 300.0
 #: Pause between two drops: each one is then a separate event, as when a collaborator copies
@@ -49,19 +49,12 @@ SPACING_S = 0.25
 MONITORED = "20990101_000000"
 
 
-def metadata(timestamp: str, *, running: bool = False) -> TrainingMetadata:
-    document = TrainingMetadata(
+def metadata(timestamp: str) -> TrainingMetadata:
+    return TrainingMetadata(
         training_session=TrainingSession(timestamp=timestamp),
         dataset_config=DatasetConfig(primary_file="/data/annotated.csv", text_column="text"),
         training_model_config=ModelConfig(selected_model="camembert-base"),
     )
-    if running:
-        # "Run" by this process: alive, on this host, so the live view treats it as running.
-        status = document.execution_status
-        status.status = "running"
-        status.pid, status.host = os.getpid(), current_host()
-        status.process_started_at = current_process_started_at()
-    return document
 
 
 def session_file(sessions_dir: Path, session_id: str) -> Path:
@@ -243,14 +236,18 @@ async def main() -> int:
         workspace = Workspace(Path(root) / "ws")
         workspace.root.mkdir()
         workspace.ensure()
-        engine = Engine(workspace)
-        SessionStore(workspace).create(metadata(MONITORED, running=True))
+        # The monitored session is "run" by a stand-in process on its file (alive, on this host,
+        # running the stand-in module): the app treats it as running.
+        engine = Engine(workspace, worker_module=IDLE_MODULE)
+        path = SessionStore(workspace).create(metadata(MONITORED))
         writer = ProgressWriter(engine.progress_path(f"train_{MONITORED}"))
         writer.write(StatusChanged(status="running"))
         try:
-            watcher = await bare_watcher(workspace.sessions_dir, args.drops, 0)
-            tail = await bare_tail(engine, writer, args.drops, 1)
-            history, live = await in_app(engine, writer, args.drops, 1000)
+            with idle_process(path) as worker:
+                record_running(workspace, path, worker)
+                watcher = await bare_watcher(workspace.sessions_dir, args.drops, 0)
+                tail = await bare_tail(engine, writer, args.drops, 1)
+                history, live = await in_app(engine, writer, args.drops, 1000)
         finally:
             writer.close()
     print(f"Drop-in latency, {args.drops} events of each kind, one at a time:")

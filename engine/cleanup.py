@@ -26,13 +26,12 @@ from filelock import Timeout
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.store import TEMP_SUFFIX, SessionStore
+from engine.vocabulary import ACTIVE_STATUSES
 from engine.workspace import Workspace
 
 #: A writer renames its temporary file within milliseconds: one an hour old belongs to a writer
 #: that was killed, and nothing will ever rename it.
 STALE_TEMP_AGE = timedelta(hours=1)
-#: Live statuses that are never archived: ``stale`` is a remote run that may well be alive.
-PROTECTED_STATUSES = frozenset({"running", "stale"})
 ARCHIVABLE_STATUSES = ("pending", "completed", "failed", "interrupted")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
@@ -254,7 +253,7 @@ def plan_cleanup(
             continue
         if mtime_ns / 1e9 >= cutoff:
             continue
-        if summary.status in PROTECTED_STATUSES:
+        if summary.status in ACTIVE_STATUSES:
             if status is None:
                 plan.protected.append(
                     LeftSession(path, summary.session_id, f"{summary.status}: never archived")

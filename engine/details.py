@@ -13,6 +13,8 @@ from engine.history import dataset_label
 if TYPE_CHECKING:
     from engine.schema import TrainingMetadata
 
+#: Detail rows whose value keeps its lines; every other value is shown on one line.
+MULTI_LINE_ROWS = frozenset({"Notes"})
 #: Longest value shown in a detail row. A collaborator's file may hold megabytes in one field
 #: (notes, an error); laying that out would freeze a terminal for many seconds.
 MAX_SHOWN_CHARACTERS = 2_000

@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from engine.details import detail_rows
 from engine.errors import BadInputError, DatasetMissingError
+from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import SessionSummary
-from engine.liveness import Liveness, check_liveness, current_host, reconcile_dead_session
+from engine.liveness import (
+    WORKER_MODULE,
+    Liveness,
+    check_liveness,
+    current_host,
+    reconcile_dead_session,
+    refuse_if_active,
+)
 from engine.store import (
     DEFAULT_LIMIT,
     SessionRecord,
@@ -34,7 +42,7 @@ from engine.store import (
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from engine.analysis import DatasetAnalysis
     from engine.analysis.catalog import ModelInfo
@@ -45,8 +53,6 @@ if TYPE_CHECKING:
     from engine.supervisor import StopReport, WorkerHandle
     from engine.templates import ExportedTemplate, ImportResult
     from engine.watcher import SessionChanges
-
-PROGRESS_FILE = "progress.jsonl"
 
 
 def _is_dead_local(liveness: Liveness) -> bool:
@@ -132,11 +138,20 @@ class Engine:
     """Facade over one workspace."""
 
     def __init__(
-        self, workspace: Workspace, *, poll: bool = False, worker_module: str | None = None
+        self,
+        workspace: Workspace,
+        *,
+        poll: bool = False,
+        worker_module: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.workspace = workspace
-        self.worker_module = worker_module
-        """Module run as the training worker; None for the real one (tests substitute a fake)."""
+        self.clock = clock
+        """The current time that heartbeats are aged against; None for the real clock
+        (screenshots pass a frozen one, so that a remote run stays fresh)."""
+        self.worker_module = worker_module or WORKER_MODULE
+        """Module run as the training worker (tests substitute a stand-in); only a process
+        running it on a session's file is ever taken for that session's worker."""
         self.store = SessionStore(workspace)
         self.poll = poll
         self.host = current_host()
@@ -151,10 +166,20 @@ class Engine:
     # -- reading -------------------------------------------------------------------------------
 
     def live_status(self, record_path: Path, metadata: TrainingMetadata) -> Liveness:
-        """The status to show, writing ``interrupted`` back when a local worker died."""
-        liveness = check_liveness(metadata, this_host=self.host)
+        """The status to show, writing the truth back when a local worker is gone.
+
+        A ``running`` session without its worker becomes ``interrupted``; one whose worker died
+        while starting becomes ``failed``.
+        """
+        liveness = check_liveness(
+            metadata,
+            record_path,
+            now=self.clock() if self.clock is not None else None,
+            this_host=self.host,
+            worker_module=self.worker_module,
+        )
         if _is_dead_local(liveness):
-            reconcile_dead_session(self.store, record_path)
+            reconcile_dead_session(self.store, record_path, worker_module=self.worker_module)
         return liveness
 
     def summarize(self, index: int, record: SessionRecord) -> SessionSummary:
@@ -208,15 +233,15 @@ class Engine:
             metadata = self.store.load(path)
         assessment = assess_resume(self.workspace, metadata)
         blocker = assessment.blocker
-        if liveness.status_to_show in ("running", "stale"):
-            blocker = "the session is running; stop it first"
+        if liveness.status_to_show in ("running", "stale", "starting"):
+            blocker = f"the session is {liveness.status_to_show}; stop it first"
         return SessionView(
             path, metadata, liveness, assessment.resumable and blocker is None, blocker
         )
 
     def progress_path(self, session_id: str) -> Path:
         """``logs/training_runs/<session_id>/progress.jsonl``."""
-        return self.workspace.run_dir(session_id) / PROGRESS_FILE
+        return self.workspace.progress_file(session_id)
 
     async def ahistory(self, limit: int | None = DEFAULT_LIMIT) -> History:
         """history() in a thread."""
@@ -307,7 +332,7 @@ class Engine:
                 info=catalog_entry(name),
                 max_tokens=model_max_tokens(name),
                 offline=is_available_offline(name),
-                local_directory=Path(name).expanduser().is_dir(),
+                local_directory=expand_user(name).is_dir(),
             )
             for name in models
         ]
@@ -372,10 +397,7 @@ class Engine:
                 f"{metadata.session_id} was trained with --no-save: it cannot be"
                 f" resumed; relaunch it with `llmtool-tui relaunch {path}`"
             )
-        if check_liveness(metadata, this_host=self.host).status_to_show in ("running", "stale"):
-            raise BadInputError(
-                f"session {metadata.session_id} is running; stop it first (`llmtool-tui stop`)"
-            )
+        refuse_if_active(self.live_status(path, metadata), metadata)
         _check_dataset_present(metadata)
         assessment = assess_resume(self.workspace, metadata, force=force)
         if not assessment.resumable:
@@ -409,7 +431,7 @@ class Engine:
         self, metadata_path: Path, *, resume: bool = False, force: bool = False, detach: bool = True
     ) -> WorkerHandle:
         """Start the worker of a prepared session (detached: it outlives this process)."""
-        from engine.supervisor import WORKER_MODULE, launch_worker
+        from engine.supervisor import launch_worker
 
         return launch_worker(
             self.workspace,
@@ -417,7 +439,7 @@ class Engine:
             resume=resume,
             force=force,
             detach=detach,
-            worker_module=self.worker_module or WORKER_MODULE,
+            worker_module=self.worker_module,
         )
 
     def _launched(self, metadata_path: Path, *, resume: bool, force: bool) -> LaunchedSession:
@@ -454,7 +476,7 @@ class Engine:
         """SIGTERM the session's worker, SIGKILL after the grace period; report what happened."""
         from engine.supervisor import stop_worker
 
-        return stop_worker(self.store, path, grace_s=grace_s)
+        return stop_worker(self.store, path, grace_s=grace_s, worker_module=self.worker_module)
 
     def save_notes(
         self, path: Path, *, notes: str | None = None, tags: list[str] | None = None
@@ -476,11 +498,14 @@ class Engine:
         without a fingerprint accepts any readable file. The path is saved under the file lock.
         Raises BadInputError when the file is missing or differs.
         """
+        from engine.analysis.dataset_file import open_dataset
         from engine.analysis.fingerprint import fingerprint_file
 
-        new_dataset = new_dataset.expanduser().resolve()
-        if not new_dataset.is_file():
-            raise BadInputError(f"{new_dataset} is not a file; give the dataset's new path")
+        new_dataset = expand_user(str(new_dataset))
+        # One clear line for anything that is not a readable data file (missing, a FIFO, a
+        # directory, a NUL in the name), before the path is resolved or hashed.
+        open_dataset(new_dataset).close()
+        new_dataset = new_dataset.resolve()
         recorded = self.store.load(path).dataset_config.fingerprint
         if recorded is not None:
             found = fingerprint_file(new_dataset)
@@ -497,20 +522,21 @@ class Engine:
         return self.store.update(path, point_to_new_file)
 
     def running_sessions(self) -> list[SessionSummary]:
-        """Sessions running now (all files, live status): the app warns before quitting.
+        """Sessions whose worker runs now, or is starting (all files, live status).
 
-        Only the files whose text says ``"running"`` are validated (see ``may_mention``).
+        The app warns before quitting. Only the files whose text says ``"running"`` or holds a
+        launch record are validated (see ``may_mention``).
         """
         running = []
         for index, path in enumerate(self.store.candidate_paths(), start=1):
-            if not may_mention(path, "running"):
+            if not may_mention(path, "running", "launched_at"):
                 continue
             entry = self.store.cache.get(path)
             if entry is None or entry.metadata is None:
                 continue
             record = SessionRecord(path, entry.metadata, entry.mtime, entry.size)
             summary = self.summarize(index, record)
-            if summary.status == "running":
+            if summary.status in ("running", "starting"):
                 running.append(summary)
         return running
 
@@ -552,7 +578,7 @@ class Engine:
         from engine.templates import export_template
 
         exported = export_template(self.store.load(path))
-        output = output.expanduser()
+        output = expand_user(str(output))
         if output.exists() and not overwrite:
             raise BadInputError(
                 f"{output} exists; choose another file or pass --force to replace it"
@@ -578,7 +604,7 @@ class Engine:
         """
         from engine.templates import import_session
 
-        return import_session(self.store, source.expanduser(), dataset=dataset)
+        return import_session(self.store, expand_user(str(source)), dataset=dataset)
 
     def plan_cleanup(
         self,
@@ -602,7 +628,7 @@ class Engine:
 def _check_dataset_present(metadata: TrainingMetadata) -> None:
     """Raise DatasetMissingError when the recorded dataset file is gone."""
     recorded = metadata.dataset_config.primary_file
-    if recorded and not Path(recorded).expanduser().is_file():
+    if recorded and not expand_user(recorded).is_file():
         raise DatasetMissingError(metadata.session_id, recorded)
 
 

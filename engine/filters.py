@@ -17,14 +17,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, get_args
 
 from engine.errors import BadInputError
-from engine.vocabulary import Status, TrainingMode
+from engine.vocabulary import LIVE_ONLY_STATUSES, Status, TrainingMode
 
 if TYPE_CHECKING:
     from engine.schema import TrainingMetadata
 
 #: Field names and what they match, in the order an error message lists them.
 FIELDS: dict[str, str] = {
-    "status": "live status (pending, running, completed, failed, interrupted, stale)",
+    "status": "live status (pending, starting, running, completed, failed, interrupted, stale)",
     "model": "substring of any model of the session",
     "dataset": "substring of the dataset's file name or path",
     "mode": "training mode (quick, benchmark, custom, distributed)",
@@ -34,7 +34,7 @@ FIELDS: dict[str, str] = {
     "f1": "best macro F1 compared with a number (f1>0.8, f1<=0.5)",
     "host": "substring of the host the session ran on",
 }
-STATUSES: tuple[str, ...] = (*get_args(Status), "stale")
+STATUSES: tuple[str, ...] = (*get_args(Status), *LIVE_ONLY_STATUSES)
 MODES: tuple[str, ...] = get_args(TrainingMode)
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,

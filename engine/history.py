@@ -17,6 +17,7 @@ STATUS_SYMBOLS = {
     "failed": "✗",
     "pending": "⏸",
     "running": "▶",
+    "starting": "▶",
     "interrupted": "⚠",
     "stale": "?",
 }

@@ -5,16 +5,19 @@ A worker is ``python -m engine.training.worker METADATA [--resume] [--force]`` i
 its output appended to ``logs/training_runs/<session_id>/worker.out``. A session asking for more
 than one process (``nproc_per_node`` x ``nnodes``) runs the same module under PyTorch's launcher,
 ``python -m torch.distributed.run``; the recorded pid is then the launcher's, which forwards a
-SIGTERM to every rank. Nothing here keeps state
-that the files do not: a fresh app finds a running worker through the pid, host and start time
-the worker records in its metadata, and stops it the same way (``stop_worker``).
+SIGTERM to every rank.
+
+The launch is recorded in the metadata under the file's lock before ``launch_worker`` returns
+(``execution_status.launch``: pid, host, start time), so the session shows as starting at once
+and a second launch is refused until the worker has recorded ``running`` or is gone. Nothing here
+keeps state that the files do not: a fresh app finds a starting or running worker through what
+the metadata records, and ``stop_worker`` signals a process only when it is provably the
+session's worker (see engine.liveness).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -29,23 +32,23 @@ from typing import Any, Literal
 import psutil
 
 from engine.errors import BadInputError, OperationError
+from engine.files import open_append
 from engine.liveness import (
     DEAD_PROCESS_REASON,
+    WORKER_MODULE,
     check_liveness,
+    clear_launch_if_unchanged,
     current_host,
     find_worker_process,
     mark_interrupted_if_unchanged,
     reconcile_dead_session,
+    refuse_if_active,
 )
-from engine.schema import ModelConfig
-from engine.store import SessionStore, atomic_write_json, read_metadata
+from engine.progress import utc_now
+from engine.schema import LaunchRecord, ModelConfig, TrainingMetadata
+from engine.store import SessionStore, read_metadata
 from engine.workspace import WORKSPACE_ENV, Workspace
 
-WORKER_MODULE = "engine.training.worker"
-WORKER_LOG_NAME = "worker.out"
-#: ``logs/training_runs/<id>/worker.pid``: pid, host and start time of the last launched worker,
-#: so that any process can stop a worker that has not yet recorded itself in the metadata.
-LAUNCH_RECORD_NAME = "worker.pid"
 DEFAULT_GRACE_S = 30.0
 #: How long a SIGKILLed process may take to disappear before the stop is reported as failed
 #: (a process stuck in uninterruptible I/O, state D, ignores even SIGKILL until the I/O ends).
@@ -124,11 +127,6 @@ def worker_command(
     return command
 
 
-def worker_log_path(workspace: Workspace, session_id: str) -> Path:
-    """``logs/training_runs/<session_id>/worker.out``: the worker's stdout and stderr."""
-    return workspace.run_dir(session_id) / WORKER_LOG_NAME
-
-
 def _reap_in_background(process: subprocess.Popen[bytes]) -> None:
     # A child that exits stays a zombie until its parent waits on it, and the UI may run for days
     # launching many workers. A daemon thread blocked in wait() reaps it as soon as it ends and
@@ -139,17 +137,10 @@ def _reap_in_background(process: subprocess.Popen[bytes]) -> None:
     threading.Thread(target=process.wait, name=f"reap-worker-{process.pid}", daemon=True).start()
 
 
-def _write_launch_record(path: Path, pid: int, command: list[str]) -> None:
-    try:
-        # Popen returns once the child exec'd, so this is the worker's own start time.
-        started_at = psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
-        return  # already gone: nothing will ever need to stop it
-    record = {"pid": pid, "host": current_host(), "process_started_at": started_at, "argv": command}
-    # The record only serves to stop a worker during its start-up: failing to write it must not
-    # report a worker that is running as not started.
+def _terminate_unrecorded(process: subprocess.Popen[bytes]) -> None:
+    """End a worker whose launch could not be recorded: it has done nothing yet."""
     with contextlib.suppress(OSError):
-        atomic_write_json(path, record)
+        process.kill()
 
 
 def launch_worker(
@@ -161,7 +152,13 @@ def launch_worker(
     detach: bool = True,
     worker_module: str = WORKER_MODULE,
 ) -> WorkerHandle:
-    """Start the training worker of one session.
+    """Start the training worker of one session, and record the launch before returning.
+
+    Under the metadata file's lock: the session must have no live worker (starting or
+    running), the process is started, and ``execution_status.launch`` records its pid, host and
+    start time. A second launch of the same session, from any process, is therefore refused at
+    once with who holds it; and a worker that dies before it records ``running`` is found and
+    the session marked failed (see engine.liveness).
 
     Args:
         workspace: the workspace; it is the worker's cwd and its ``LLMTOOL_WORKSPACE``.
@@ -178,13 +175,74 @@ def launch_worker(
 
     Raises:
         MetadataError: the metadata file cannot be read.
-        BadInputError: a multi-node session lacks its rendezvous endpoint.
+        BadInputError: the session is already starting or running, or a multi-node session
+            lacks its rendezvous endpoint.
         OperationError: the process could not be started.
+        StoreError: the launch could not be recorded (the started process is killed).
     """
     metadata_path = Path(metadata_path).resolve()
-    metadata = read_metadata(metadata_path)
+    store = SessionStore(workspace)
+    started: list[WorkerHandle] = []
+
+    def start_and_record(metadata: TrainingMetadata) -> None:
+        liveness = check_liveness(metadata, metadata_path, worker_module=worker_module)
+        refuse_if_active(liveness, metadata)
+        status = metadata.execution_status
+        if status.status == "running" and liveness.local and liveness.alive is False:
+            # The last worker died without a word: say so before this launch hides it.
+            status.status = "interrupted"
+            status.error_message = liveness.reason
+        handle = _start_process(
+            workspace,
+            metadata_path,
+            metadata,
+            resume=resume,
+            force=force,
+            detach=detach,
+            worker_module=worker_module,
+        )
+        started.append(handle)
+        status.launch = LaunchRecord(
+            pid=handle.pid,
+            host=current_host(),
+            process_started_at=_process_started_at(handle.pid),
+            launched_at=utc_now(),
+            resume=resume,
+        )
+
+    try:
+        store.update(metadata_path, start_and_record)
+    except BaseException:
+        # Started but not recorded (the write failed): nothing must run that the files do not
+        # show.
+        for handle in started:
+            _terminate_unrecorded(handle.process)
+        raise
+    return started[0]
+
+
+def _process_started_at(pid: int) -> float:
+    try:
+        # Popen returns once the child exec'd, so this is the worker's own start time.
+        return psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        # Already gone: the record then names a dead process, which liveness reports as a
+        # worker that died while starting.
+        return time.time()
+
+
+def _start_process(
+    workspace: Workspace,
+    metadata_path: Path,
+    metadata: TrainingMetadata,
+    *,
+    resume: bool,
+    force: bool,
+    detach: bool,
+    worker_module: str,
+) -> WorkerHandle:
     session_id = metadata.session_id
-    log_path = worker_log_path(workspace, session_id)
+    log_path = workspace.worker_output(session_id)
     command = worker_command(
         metadata_path,
         resume=resume,
@@ -199,28 +257,35 @@ def launch_worker(
     env["PYTHONUNBUFFERED"] = "1"
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        # Appended, not truncated: a resumed session keeps the output of its earlier runs.
-        with log_path.open("ab") as log:
-            header = f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(command)}\n"
-            log.write(header.encode())
-            log.flush()
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=workspace.root,
-                env=env,
-                start_new_session=detach,
-                close_fds=True,
-            )
+        # Appended, not truncated: a resumed session keeps the output of its earlier runs. Never
+        # through a link planted in the run folder (it would write outside the workspace).
+        log_fd = open_append(log_path)
+    except OSError as exc:
+        raise OperationError(
+            f"cannot open {log_path} for the worker's output: {exc.strerror or exc};"
+            f" check that {log_path.parent} is writable and holds no link named {log_path.name}"
+        ) from None
+    try:
+        header = f"--- {datetime.now().isoformat(timespec='seconds')} {' '.join(command)}\n"
+        os.write(log_fd, header.encode())
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            cwd=workspace.root,
+            env=env,
+            start_new_session=detach,
+            close_fds=True,
+        )
     except OSError as exc:
         raise OperationError(
             f"cannot start the training worker for {session_id}: {exc.strerror or exc};"
             f" check that {workspace.root} and {log_path.parent} are writable"
         ) from None
+    finally:
+        os.close(log_fd)
     _reap_in_background(process)
-    _write_launch_record(log_path.parent / LAUNCH_RECORD_NAME, process.pid, command)
     return WorkerHandle(pid=process.pid, log_path=log_path, process=process)
 
 
@@ -232,8 +297,9 @@ class StopReport:
     """What ``stop_worker`` did."""
 
     outcome: StopOutcome
-    """terminated (exited after SIGTERM), killed (needed SIGKILL), not_running, other_host
-    (runs on another machine: cannot be signalled from here), failed (could not be stopped)."""
+    """terminated (exited after SIGTERM), killed (needed SIGKILL), not_running (no worker of
+    this session runs here: nothing was signalled), other_host (runs on another machine: cannot
+    be signalled from here), failed (could not be stopped)."""
     session_id: str
     message: str
     """One line for the user."""
@@ -244,8 +310,13 @@ class StopReport:
 
     @property
     def stopped(self) -> bool:
-        """True when the session is not running any more (stopped now or already)."""
-        return self.outcome in ("terminated", "killed", "not_running")
+        """True when a worker was stopped now."""
+        return self.outcome in ("terminated", "killed")
+
+    @property
+    def refused(self) -> bool:
+        """True when there was nothing here to stop (not running, or on another host)."""
+        return self.outcome in ("not_running", "other_host")
 
     def to_json(self) -> dict[str, Any]:
         """The ``stop --json`` form."""
@@ -315,30 +386,65 @@ def _terminate(process: psutil.Process, grace_s: float) -> tuple[str, float]:
     return ("killed" if _wait_gone(process, KILL_WAIT_S) else "stuck"), waited
 
 
-def _starting_worker(workspace: Workspace, session_id: str) -> psutil.Process | None:
-    """The worker launched for a session that has not yet recorded itself as running."""
-    try:
-        record = json.loads((workspace.run_dir(session_id) / LAUNCH_RECORD_NAME).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("host") != current_host():
-        return None
-    pid, started_at = record.get("pid"), record.get("process_started_at")
-    if not isinstance(pid, int) or not isinstance(started_at, int | float):
-        return None
-    return find_worker_process(pid, float(started_at))
+def _worker_to_stop(
+    store: SessionStore, metadata_path: Path, metadata: TrainingMetadata, worker_module: str
+) -> tuple[psutil.Process | None, StopReport | None]:
+    """The process to signal, or the report of why none may be signalled."""
+    session_id = metadata.session_id
+    status = metadata.execution_status
+    liveness = check_liveness(metadata, metadata_path, worker_module=worker_module)
+    launch = status.launch if status.status != "running" else None
+    pid = launch.pid if launch is not None else status.pid
+    host = launch.host if launch is not None else status.host
+    if liveness.status_to_show not in ("running", "starting", "stale") and not (
+        liveness.local and liveness.alive is False
+    ):
+        return None, StopReport(
+            "not_running", session_id, f"{session_id} is {status.status}, not running"
+        )
+    if not liveness.local:
+        return None, StopReport(
+            "other_host",
+            session_id,
+            f"{session_id} runs on host {host!r}, not on {current_host()!r}: stop it on {host}",
+            pid=pid,
+            host=host,
+        )
+    process = None
+    if liveness.alive:
+        started_at = launch.process_started_at if launch is not None else status.process_started_at
+        process = find_worker_process(pid, started_at, metadata_path, worker_module=worker_module)
+    if process is None:
+        # Not (or no longer) provably this session's worker: nothing is signalled, and the
+        # file is told the truth (interrupted, or failed while starting).
+        reconcile_dead_session(store, metadata_path, worker_module=worker_module)
+        shown = "failed while starting" if launch is not None else "marked interrupted"
+        reason = liveness.reason or DEAD_PROCESS_REASON
+        return None, StopReport(
+            "not_running",
+            session_id,
+            f"{session_id} has no worker running here ({reason}): nothing was signalled; {shown}",
+            pid=pid,
+            host=host,
+        )
+    return process, None
 
 
 def stop_worker(
-    store: SessionStore, metadata_path: Path, *, grace_s: float = DEFAULT_GRACE_S
+    store: SessionStore,
+    metadata_path: Path,
+    *,
+    grace_s: float = DEFAULT_GRACE_S,
+    worker_module: str = WORKER_MODULE,
 ) -> StopReport:
     """Stop a session's worker: SIGTERM, then SIGKILL after ``grace_s`` seconds.
 
     The worker answers SIGTERM by checkpointing and marking itself interrupted. After a
-    SIGKILL it cannot, so the session is marked interrupted here. A pid whose process start time
-    differs from the recorded one is never signalled (the pid was recycled). A worker still
-    starting (importing torch, before it records ``running``) is found through the launch
-    record that launch_worker leaves in the run directory.
+    SIGKILL it cannot, so the session is marked interrupted here. Only a process that is
+    provably the session's worker is signalled (its start time and command line match, see
+    engine.liveness): a file naming any other pid, a recycled pid, or a file without a recorded
+    start time gets a ``not_running`` report and nothing is sent. A worker still starting
+    (importing torch, before it records ``running``) is found through the launch record.
 
     Raises:
         MetadataError: the metadata file cannot be read.
@@ -346,36 +452,11 @@ def stop_worker(
     """
     metadata = read_metadata(metadata_path)
     session_id = metadata.session_id
-    status = metadata.execution_status
-    starting = status.status != "running"
-    if starting:
-        process = _starting_worker(store.workspace, session_id)
-        if process is None:
-            return StopReport(
-                "not_running", session_id, f"{session_id} is {status.status}, not running"
-            )
-    else:
-        liveness = check_liveness(metadata)
-        if not liveness.local:
-            return StopReport(
-                "other_host",
-                session_id,
-                f"{session_id} runs on host {status.host!r}, not on {current_host()!r}:"
-                f" stop it on {status.host}",
-                pid=status.pid,
-                host=status.host,
-            )
-        process = find_worker_process(status.pid, status.process_started_at)
-        if process is None:
-            reconcile_dead_session(store, metadata_path)
-            return StopReport(
-                "not_running",
-                session_id,
-                f"{session_id} was not running ({liveness.reason or DEAD_PROCESS_REASON});"
-                " marked interrupted",
-                pid=status.pid,
-                host=status.host,
-            )
+    process, refusal = _worker_to_stop(store, metadata_path, metadata, worker_module)
+    if refusal is not None:
+        return refusal
+    assert process is not None
+    starting = metadata.execution_status.status != "running"
     pid, host = process.pid, current_host()
     try:
         outcome, waited = _terminate(process, grace_s)
@@ -398,6 +479,9 @@ def stop_worker(
             host=host,
             waited_s=waited,
         )
+    if starting:
+        # Stopped before it recorded anything: the session is as it was before the launch.
+        clear_launch_if_unchanged(store, metadata_path, pid)
     during = " while starting" if starting else ""
     if outcome == "terminated":
         # The worker normally wrote its own final status; this only repairs a worker that
@@ -429,10 +513,3 @@ def stop_worker(
         host=host,
         waited_s=waited,
     )
-
-
-async def stop_worker_async(
-    store: SessionStore, metadata_path: Path, *, grace_s: float = DEFAULT_GRACE_S
-) -> StopReport:
-    """``stop_worker`` in a thread: it blocks for up to ``grace_s`` seconds."""
-    return await asyncio.to_thread(stop_worker, store, metadata_path, grace_s=grace_s)

@@ -9,5 +9,11 @@ from __future__ import annotations
 from typing import Literal
 
 Status = Literal["pending", "running", "completed", "failed", "interrupted"]
+#: Statuses that are shown but never recorded: ``starting`` (a worker launched, importing its
+#: libraries), ``stale`` (a run on another host that stopped sending heartbeats).
+LIVE_ONLY_STATUSES = ("starting", "stale")
+#: Shown statuses whose worker is, or may be, alive: never archived, never resumed, asked about
+#: before quitting.
+ACTIVE_STATUSES = frozenset({"starting", "running", "stale"})
 TrainingMode = Literal["quick", "benchmark", "custom", "distributed"]
 Strategy = Literal["single-label", "multi-label"]

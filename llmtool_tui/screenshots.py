@@ -26,7 +26,6 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from engine.facade import Engine
-from engine.liveness import current_host, current_process_started_at
 from engine.progress import (
     CheckpointSaved,
     EvaluationDone,
@@ -54,6 +53,8 @@ from llmtool_tui.screens import (
 #: The demo's "now": the running session's last event was 12 s before it.
 DEMO_NOW = datetime(2025, 10, 5, 23, 10, 12, tzinfo=UTC)
 RUNNING_SESSION = "train_20251005_223000"
+#: The machine the demo's running session trains on (the screenshots watch it from elsewhere).
+DEMO_GPU_HOST = "gpu-box-1"
 #: The completed sessions of the demo, with evaluations: the compare scene compares them.
 COMPLETED_SESSIONS = ("train_20251005_234530", "train_20251005_180000")
 SCREENSHOT_SIZE = (120, 36)
@@ -136,10 +137,12 @@ def _demo_sessions(data: Path) -> list[dict[str, Any]]:
             ["xlm-roberta-base", "camembert-base", "bert-base-multilingual-cased"],
             "running",
             started_at=started,
-            last_heartbeat_at=started,
-            pid=os.getpid(),
-            host=current_host(),
-            process_started_at=current_process_started_at(),
+            # Watched from a laptop: the run is on the GPU box, and its heartbeat is fresh at
+            # the demo's frozen time.
+            last_heartbeat_at=(DEMO_NOW - timedelta(seconds=8)).isoformat(),
+            pid=48213,
+            host=DEMO_GPU_HOST,
+            process_started_at=DEMO_NOW.timestamp() - 2400,
         ),
         _document(
             "20251005_201500",
@@ -347,7 +350,7 @@ def build_demo_workspace(root: Path) -> Workspace:
 
 def make_demo_app(workspace: Workspace) -> StudioApp:
     """The app over the demo workspace with the frozen clock (no watcher: a still workspace)."""
-    return make_app(Engine(workspace), clock=frozen_clock, watch=False)
+    return make_app(Engine(workspace, clock=frozen_clock), clock=frozen_clock, watch=False)
 
 
 async def wait_until(

@@ -7,19 +7,16 @@ real engine.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from engine.facade import Engine
 from engine.history import SessionSummary
-from engine.liveness import current_host, current_process_started_at
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.supervisor import WorkerHandle, launch_worker
@@ -29,7 +26,7 @@ from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, RelaunchEdit
 from llmtool_tui.screens import DetailScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import ProgressPanel
-from tests.fakes import FAKE_WORKER_MODULE, worker_env
+from tests.fakes import FAKE_WORKER_MODULE, IDLE_MODULE, idle_process, record_running, worker_env
 from tests.pilots import open_detail
 
 BuildMetadata = Callable[..., TrainingMetadata]
@@ -216,26 +213,24 @@ async def test_missing_dataset_offers_to_locate_it_then_relaunches(
 async def test_quit_warns_that_running_sessions_keep_running(
     workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
 ) -> None:
-    metadata = make_metadata(status="running")
-    status = metadata.execution_status
-    # This test process plays the worker: alive, on this host, with its own start time.
-    status.pid, status.host = os.getpid(), current_host()
-    status.process_started_at = current_process_started_at()
-    store.create(metadata)
-    app = make_app(Engine(workspace), watch=False)
-    async with app.run_test() as pilot:
-        await pilot.press("3")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert isinstance(app.screen, ConfirmDialog)
-        assert "1 training session is running (train_20260101_120000)" in app.screen.body.plain
-        assert "keep running" in app.screen.body.plain
-        await pilot.press("n")
-        assert not isinstance(app.screen, ConfirmDialog)
-        await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        await pilot.press("y")
-    assert app.return_code == 0
-    assert psutil.pid_exists(os.getpid())
+    path = store.create(make_metadata(status="pending"))
+    # A stand-in process plays the worker: alive, on this host, running on the session's file.
+    with idle_process(path) as worker:
+        record_running(workspace, path, worker)
+        app = make_app(Engine(workspace, worker_module=IDLE_MODULE), watch=False)
+        async with app.run_test() as pilot:
+            await pilot.press("3")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            assert isinstance(app.screen, ConfirmDialog)
+            assert "1 training session is running (train_20260101_120000)" in app.screen.body.plain
+            assert "keep running" in app.screen.body.plain
+            await pilot.press("n")
+            assert not isinstance(app.screen, ConfirmDialog)
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            await pilot.press("y")
+        assert app.return_code == 0
+        assert worker.is_running()
 
 
 async def test_quit_without_running_sessions_does_not_ask(workspace: Workspace) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from engine.facade import Engine
-from engine.liveness import current_host, current_process_started_at
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
@@ -22,6 +21,7 @@ from llmtool_tui.dialogs import CleanupDialog
 from llmtool_tui.screens import HistoryScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import SessionTable
+from tests.fakes import IDLE_MODULE, idle_process, record_running
 from tests.pilots import open_history, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
@@ -31,7 +31,7 @@ DAY_S = 86400
 @pytest.fixture
 def aged_sessions(
     workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
-) -> dict[str, Path]:
+) -> Iterator[dict[str, Path]]:
     """Sessions 200 days old (completed with a model and a run folder, failed, running) and a
     recent one."""
     old = time.time() - 200 * DAY_S
@@ -42,24 +42,23 @@ def aged_sessions(
         ("20250103_120000", "running"),
         ("20260101_120000", "pending"),
     ):
-        metadata = make_metadata(timestamp=timestamp, status=status)
-        if status == "running":
-            # This test process plays the worker: alive, so never archived.
-            execution = metadata.execution_status
-            execution.pid = os.getpid()
-            execution.host = current_host()
-            execution.process_started_at = current_process_started_at()
+        # The running one is recorded below, with the stand-in worker that runs it.
+        metadata = make_metadata(timestamp=timestamp, status=status.replace("running", "pending"))
         path = store.create(metadata)
         if status != "pending":
             os.utime(path, (old, old))
         paths[status] = path
     workspace.run_dir("train_20250101_120000").mkdir(parents=True)
     workspace.session_models_dir("train_20250101_120000").mkdir(parents=True)
-    return paths
+    # A stand-in process plays the worker: alive, so never archived.
+    with idle_process(paths["running"]) as worker:
+        record_running(workspace, paths["running"], worker)
+        os.utime(paths["running"], (old, old))
+        yield paths
 
 
 def app_for(workspace: Workspace) -> StudioApp:
-    return make_app(Engine(workspace), watch=False)
+    return make_app(Engine(workspace, worker_module=IDLE_MODULE), watch=False)
 
 
 def plan_of(dialog: CleanupDialog) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,6 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from engine.facade import Engine
-from engine.liveness import current_host, current_process_started_at
 from engine.progress import (
     CheckpointSaved,
     EvaluationDone,
@@ -31,6 +29,7 @@ from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import EvaluationsTable, LogView, ProgressPanel
 from llmtool_tui.widgets.progress_panel import RunProgress, format_duration
+from tests.fakes import IDLE_MODULE, idle_process, record_running
 
 BuildMetadata = Callable[..., TrainingMetadata]
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -45,16 +44,16 @@ def at(seconds: float) -> datetime:
 @pytest.fixture
 def running_session(
     workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
-) -> Path:
-    """A benchmark of two models 'run' by this test process (alive, on this host)."""
-    metadata = make_metadata(status="running", mode="benchmark")
+) -> Iterator[Path]:
+    """A benchmark of two models 'run' by a stand-in worker process (alive, on this host)."""
+    metadata = make_metadata(status="pending", mode="benchmark")
     config = metadata.training_model_config
     config.selected_models = ["bert-tiny", "[b]odd[/b]-model"]
     config.epochs = 2
-    status = metadata.execution_status
-    status.pid, status.host = os.getpid(), current_host()
-    status.process_started_at = current_process_started_at()
-    return store.create(metadata)
+    path = store.create(metadata)
+    with idle_process(path) as worker:
+        record_running(workspace, path, worker)
+        yield path
 
 
 @pytest.fixture
@@ -83,7 +82,7 @@ async def open_monitor(pilot: Pilot[None]) -> MonitorScreen:
 
 
 def app_for(workspace: Workspace) -> StudioApp:
-    return make_app(Engine(workspace), clock=lambda: NOW, watch=False)
+    return make_app(Engine(workspace, worker_module=IDLE_MODULE), clock=lambda: NOW, watch=False)
 
 
 def text_of(monitor: MonitorScreen, selector: str) -> str:

@@ -18,12 +18,20 @@ from engine.facade import Engine
 from engine.workspace import Workspace
 from llmtool_tui.app import make_app
 from llmtool_tui.screens import HistoryScreen
-from llmtool_tui.screenshots import SCENES, Scene, build_demo_workspace, frozen_clock
+from llmtool_tui.screenshots import (
+    SCENES,
+    Scene,
+    build_demo_workspace,
+    frozen_clock,
+    make_demo_app,
+)
 
 #: Paths are shown on some screens (the dataset's, an empty workspace's): a fixed place keeps
 #: them the same from one run to the next.
 SNAPSHOT_ROOT = Path("/tmp/llmtool-tui-snapshots")
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
+#: One xdist worker for the whole module: its scenes share SNAPSHOT_ROOT.
+pytestmark = pytest.mark.xdist_group("snapshots")
 
 SnapCompare = Callable[..., bool]
 
@@ -57,7 +65,7 @@ CAPTURED = [
 def test_scene(
     snap_compare: SnapCompare, demo_workspace: Workspace, scene: str, size: tuple[int, int]
 ) -> None:
-    app = make_app(Engine(demo_workspace), clock=frozen_clock, watch=False)
+    app = make_demo_app(demo_workspace)
     assert snap_compare(app, run_before=SCENES[scene].play, terminal_size=size)
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psutil
 import pytest
 
 import llmtool_tui.cli as cli
@@ -20,6 +18,7 @@ from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
+from tests.fakes import IDLE_MODULE, idle_process, record_running
 
 MakeMetadata = Callable[..., TrainingMetadata]
 NOW = datetime.now()
@@ -44,8 +43,16 @@ class Sessions:
     recent_unreadable: Path
 
 
+@pytest.fixture(autouse=True)
+def idle_stands_for_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every engine here, the command's too, takes ``tests.fakes.idle`` for the worker module."""
+    monkeypatch.setattr("engine.facade.WORKER_MODULE", IDLE_MODULE)
+
+
 @pytest.fixture
-def sessions(store: SessionStore, workspace: Workspace, make_metadata: MakeMetadata) -> Sessions:
+def sessions(
+    store: SessionStore, workspace: Workspace, make_metadata: MakeMetadata
+) -> Iterator[Sessions]:
     def session(stamp: str, status: str, days: float, **execution: object) -> Path:
         metadata = make_metadata(stamp, status=status)
         for name, value in execution.items():
@@ -63,15 +70,9 @@ def sessions(store: SessionStore, workspace: Workspace, make_metadata: MakeMetad
     (model / "model.safetensors").write_bytes(b"weights")
     old_completed = session("20250102_000000", "completed", 120)
     recent_failed = session("20250103_000000", "failed", 1)
-    # A live local worker: this very process, so that liveness confirms it runs.
-    old_running = session(
-        "20250104_000000",
-        "running",
-        100,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        process_started_at=psutil.Process().create_time(),
-    )
+    # A live local worker: a stand-in process running on its file, so that liveness confirms
+    # it runs.
+    old_running = session("20250104_000000", "pending", 100)
     # A silent run on another host: stale, and maybe alive there.
     old_stale = session(
         "20250105_000000",
@@ -86,15 +87,18 @@ def sessions(store: SessionStore, workspace: Workspace, make_metadata: MakeMetad
     _age(old_unreadable, 200)
     recent_unreadable = store.directory / "broken_recent.json"
     recent_unreadable.write_text("not json")
-    return Sessions(
-        old_failed,
-        old_completed,
-        recent_failed,
-        old_running,
-        old_stale,
-        old_unreadable,
-        recent_unreadable,
-    )
+    with idle_process(old_running) as worker:
+        record_running(workspace, old_running, worker)
+        _age(old_running, 100)
+        yield Sessions(
+            old_failed,
+            old_completed,
+            recent_failed,
+            old_running,
+            old_stale,
+            old_unreadable,
+            recent_unreadable,
+        )
 
 
 def _files(root: Path) -> set[Path]:

@@ -101,7 +101,7 @@ async def test_training_survives_a_terminal_hangup_and_a_new_app_follows_it(
     workspace: Workspace, stopped_afterwards: list[int]
 ) -> None:
     path = make_session(workspace)
-    engine = Engine(workspace)
+    engine = Engine(workspace, worker_module=FAKE_WORKER_MODULE)
     env = worker_env(FAKE_WORKER_STEPS="0", FAKE_WORKER_STEP_S="0.05")
 
     launcher, terminal = pty.fork()  # the child: a new session, the pty as its terminal
@@ -131,7 +131,9 @@ async def test_training_survives_a_terminal_hangup_and_a_new_app_follows_it(
     assert after.last_heartbeat_at > before.last_heartbeat_at
     assert progress_lines(engine, session_id) > lines_before
 
-    async with make_app(Engine(workspace)).run_test(size=(120, 36)) as pilot:
+    # A new app knows nothing but the files (and which module its workers run).
+    new_engine = Engine(workspace, worker_module=FAKE_WORKER_MODULE)
+    async with make_app(new_engine).run_test(size=(120, 36)) as pilot:
         detail = await open_detail(pilot)
         table_rows = pilot.app.screen_stack[-2].query_one(SessionTable)
         row = table_rows.shown_rows[0]

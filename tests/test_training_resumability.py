@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from engine.liveness import current_host, current_process_started_at
+from engine.errors import BadInputError
+from engine.facade import Engine
 from engine.schema import ModelConfig, TrainingMetadata
 from engine.store import SessionStore
 from engine.training.resumability import assess_resume, workspace_of_metadata
 from engine.training.sessions import build_session_metadata, create_session
 from engine.workspace import Workspace
+from tests.fakes import IDLE_MODULE, idle_process, record_running
 from tests.test_training_support import dataset_config, fake_checkpoint, write_tiny_dataset
 
 
@@ -63,14 +64,17 @@ def test_failed_needs_a_checkpoint(workspace: Workspace, session: TrainingMetada
 def test_running_alive_is_refused_and_running_dead_is_resumable(
     workspace: Workspace, session: TrainingMetadata
 ) -> None:
-    running = _with_status(session, "running")
-    status = running.execution_status
-    status.pid, status.host = os.getpid(), current_host()
-    status.process_started_at = current_process_started_at()
-    assessment = assess_resume(workspace, running)
-    assert not assessment.resumable and "stop it first" in (assessment.blocker or "")
-    status.process_started_at = 1.0  # the pid now belongs to another process: the worker died
-    assert assess_resume(workspace, running).resumable
+    # Whether a running session's worker is alive is for the engine to decide (assess_resume
+    # only judges the files): prepare_resume refuses a live one, with who holds it.
+    path = SessionStore(workspace).resolve(session.session_id)
+    engine = Engine(workspace, worker_module=IDLE_MODULE)
+    with idle_process(path) as worker:
+        record_running(workspace, path, worker)
+        with pytest.raises(BadInputError, match=f"already running \\(pid {worker.pid} on"):
+            engine.prepare_resume(path)
+    # The worker is gone: the session is interrupted, and resumable.
+    assert engine.prepare_resume(path) == ()
+    assert engine.store.load(path).status == "interrupted"
 
 
 def test_a_changed_or_missing_dataset_is_refused_unless_forced(

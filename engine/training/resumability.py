@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.liveness import check_liveness
+from engine.files import expand_user
 from engine.schema import TrainingMetadata
 from engine.training.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
 from engine.workspace import WORKSPACE_ENV, Workspace
@@ -100,7 +100,7 @@ def dataset_blocker(metadata: TrainingMetadata) -> str | None:
     config = metadata.dataset_config
     if not config.primary_file:
         return "the session names no dataset file; relaunch it with --dataset"
-    path = Path(config.primary_file).expanduser()
+    path = expand_user(config.primary_file)
     if not path.is_file():
         return f"dataset {path} not found; put it back, or relaunch with --dataset NEW_PATH"
     recorded = config.fingerprint
@@ -137,12 +137,6 @@ def assess_resume(
             f"session {session} is completed; resume only continues unfinished sessions — use"
             f" `llmtool-tui relaunch {session}` to train again",
         )
-    if status == "running":
-        liveness = check_liveness(metadata)
-        if liveness.status_to_show in ("running", "stale"):
-            return ResumeAssessment(
-                False, f"session {session} is running; stop it first (`llmtool-tui stop`)"
-            )
 
     newest = None
     for unit_dir in _unit_dirs(workspace, metadata):
@@ -165,7 +159,7 @@ def assess_resume(
     warnings: list[str] = []
     problem = dataset_blocker(metadata)
     if problem is not None:
-        missing = not Path(metadata.dataset_config.primary_file or "").expanduser().is_file()
+        missing = not expand_user(metadata.dataset_config.primary_file or "").is_file()
         if missing or not force:
             fix = "" if missing else "; resume with --force to continue on the new data anyway"
             return ResumeAssessment(False, problem + fix)

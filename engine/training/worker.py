@@ -33,7 +33,7 @@ import psutil
 from engine.liveness import check_liveness, current_host, current_process_started_at
 from engine.progress import utc_now
 from engine.schema import Environment, SplitConfig, TrainingMetadata
-from engine.store import MetadataError, SessionStore, read_metadata
+from engine.store import MetadataError, SessionStore, StoreError, read_metadata
 from engine.training.checkpoints import discard_all_incomplete
 from engine.training.distributed import Ranks, any_rank, init_process_group
 from engine.training.recorder import RESULTS_FILE, FollowerRecorder, RunRecorder
@@ -106,6 +106,9 @@ class Worker:
         self.stop = StopRequest()
         self.warnings: tuple[str, ...] = ()
         self.ranks = Ranks.from_environment()
+        self.recorded_pid = os.getppid() if self.ranks.distributed else os.getpid()
+        """The pid recorded as running the session: under torchrun, the launcher's (its parent),
+        which is also the one a launch record names."""
 
     # -- admission -------------------------------------------------------------------------
 
@@ -139,6 +142,7 @@ class Worker:
         refusal = self._refusal(metadata) if self.ranks.primary else None
         if refusal:
             print(f"worker: cannot train {metadata.session_id}: {refusal}", file=sys.stderr)
+            self._withdraw_launch(f"refused to train: {refusal}")
             return EXIT_REFUSED
         # From here on a stop request is honoured at the next safe point, never mid-write.
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -155,11 +159,29 @@ class Worker:
             return self._train(metadata, recorder)
         except AlreadyRunning as exc:
             print(f"worker: {exc}", file=sys.stderr)
+            self._withdraw_launch(f"refused to train: {exc}")
             return EXIT_REFUSED
         finally:
             recorder.close()
 
     # -- status ----------------------------------------------------------------------------
+
+    def _withdraw_launch(self, reason: str) -> None:
+        """Remove this process's launch record, leaving the status as it was, with the reason.
+
+        A refused launch is not a failure of the session: it did not start.
+        """
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            if status.launch is not None and status.launch.pid == self.recorded_pid:
+                status.launch = None
+                status.error_message = reason
+
+        try:
+            self.store.update(self.metadata_path, mutate)
+        except (MetadataError, StoreError) as exc:
+            print(f"worker: the launch record could not be removed: {exc}", file=sys.stderr)
 
     def _mark_running(self, recorder: RunRecorder, threads: int, device: str) -> TrainingMetadata:
         environment = _environment(threads, device)
@@ -167,12 +189,16 @@ class Worker:
 
         def mutate(metadata: TrainingMetadata) -> None:
             status = metadata.execution_status
-            # Checked under the file's lock: of two workers started at once, one wins.
-            if check_liveness(metadata).status_to_show in ("running", "stale"):
+            # Checked under the file's lock: of two workers started at once, one wins. A launch
+            # record naming this very process is its own launch.
+            shown = check_liveness(metadata, self.metadata_path).status_to_show
+            holder = status.launch if shown == "starting" and status.launch else status
+            if shown in ("running", "stale", "starting") and holder.pid != recorder.pid:
                 raise AlreadyRunning(
-                    f"session {metadata.session_id} is already running (pid {status.pid} on"
-                    f" {status.host}); stop it first"
+                    f"session {metadata.session_id} is already {shown} (pid {holder.pid} on"
+                    f" {holder.host}); stop it first"
                 )
+            status.launch = None
             if self.resume and status.status != "pending":
                 status.resume_count += 1
             now = utc_now()

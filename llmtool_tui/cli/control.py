@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
 from typing import Any
 
 from engine.errors import BadInputError
-from engine.store import SessionStore
-from engine.supervisor import DEFAULT_GRACE_S, stop_worker
-from engine.workspace import Workspace
+from engine.facade import Engine
+from engine.supervisor import DEFAULT_GRACE_S
+from llmtool_tui.cli import error
 from llmtool_tui.cli.sessions import add_session_argument
+from llmtool_tui.untrusted import json_text, visible
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -24,8 +23,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         description=(
             "Ask a session's worker to checkpoint and stop (SIGTERM); kill it (SIGKILL) if it is"
             " still running after the grace period, and mark the session interrupted."
-            " Exit 0 when stopped or already not running, 1 when it could not be stopped"
-            " (another host, permission, stuck process), 2 for bad input."
+            " Only a process that is provably the session's worker (same start time, and its"
+            " command line runs the worker on this session's file) is ever signalled."
+            " Exit 0 when stopped, 2 when there was nothing here to stop (not running, no"
+            " provable worker, another host) or for bad input, 1 when it could not be stopped"
+            " (permission, stuck process)."
         ),
     )
     add_session_argument(stop)
@@ -44,13 +46,14 @@ def run_stop(args: argparse.Namespace) -> int:
     """Stop the session named by ``args.session``. Returns the exit code."""
     if not math.isfinite(args.grace) or args.grace < 0:
         raise BadInputError(f"--grace must be a number of seconds >= 0, not {args.grace:g}")
-    store = SessionStore(Workspace.resolve(getattr(args, "workspace", None)))
-    path = store.resolve(args.session)
-    report = stop_worker(store, path, grace_s=args.grace)
+    engine = Engine.from_args(args)
+    report = engine.stop(engine.store.resolve(args.session), grace_s=args.grace)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        print(json_text(report.to_json()))
     elif report.stopped:
-        print(report.message)
+        print(visible(report.message))
     else:
-        print(f"llmtool-tui: error: {report.message}", file=sys.stderr)
-    return 0 if report.stopped else 1
+        error(report.message)
+    if report.stopped:
+        return 0
+    return 2 if report.refused else 1

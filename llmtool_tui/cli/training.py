@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
+from engine.files import read_tail
 from engine.schema import ModelConfig
 from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
 from llmtool_tui.cli.analyze import add_column_options
 from llmtool_tui.cli.sessions import add_session_argument
+from llmtool_tui.untrusted import json_text, literal, visible
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from engine.progress import ProgressEvent
     from engine.supervisor import WorkerHandle
 
+#: How much of the end of worker.out is searched for the worker's own last message.
+WORKER_OUTPUT_TAIL_BYTES = 16 * 1024
 #: Hyperparameter flags of ``train``: flag destination -> ModelConfig field.
 HYPERPARAMETER_FLAGS = {
     "epochs": "epochs",
@@ -273,8 +277,10 @@ def run_train(args: argparse.Namespace) -> int:
     path = engine.prepare_new_session(analysis, config, save=not args.no_save)
     if args.no_save and not args.json:
         print(
-            f"not saved in the history: session {read_metadata(path).session_id} cannot be"
-            f" resumed or listed (its metadata is kept in {path})"
+            visible(
+                f"not saved in the history: session {read_metadata(path).session_id} cannot be"
+                f" resumed or listed (its metadata is kept in {path})"
+            )
         )
     return _launch(store, path, resume=False, force=False, args=args)
 
@@ -284,7 +290,7 @@ def run_resume(args: argparse.Namespace) -> int:
     store = _store(args)
     path = store.resolve(args.session)
     for warning in Engine(store.workspace).prepare_resume(path, force=args.force):
-        print(f"warning (--force): {warning}", file=sys.stderr)
+        print(f"warning (--force): {visible(warning)}", file=sys.stderr)
     return _launch(store, path, resume=True, force=args.force, args=args)
 
 
@@ -393,7 +399,7 @@ def _launch(
         handle = engine.launch(path, resume=resume, force=force, detach=True)
         if args.json:
             print(
-                json.dumps(
+                json_text(
                     {
                         "session_id": session_id,
                         "metadata_path": str(path),
@@ -404,12 +410,14 @@ def _launch(
             )
         else:
             print(
-                f"{session_id} started in the background (pid {handle.pid});"
-                f" follow it with `llmtool-tui show {session_id}`, stop it with"
-                f" `llmtool-tui stop {session_id}`"
+                visible(
+                    f"{session_id} started in the background (pid {handle.pid});"
+                    f" follow it with `llmtool-tui show {session_id}`, stop it with"
+                    f" `llmtool-tui stop {session_id}`"
+                )
             )
         return 0
-    progress_path = store.workspace.run_dir(session_id) / "progress.jsonl"
+    progress_path = engine.progress_path(session_id)
     handle = engine.launch(path, resume=resume, force=force, detach=False)
     follower = Follower(
         handle,
@@ -418,6 +426,9 @@ def _launch(
         title=f"{session_id} ({metadata.training_model_config.training_mode})",
     )
     worker_code = follower.run()
+    # A worker that died before it recorded ``running`` left its launch record: reading the
+    # live status turns it into ``failed`` with the end of its output.
+    engine.live_status(path, read_metadata(path))
     return _report(path, handle, worker_code, follower.interrupted_by_user, args.json)
 
 
@@ -445,16 +456,20 @@ def _report(
         "error_message": status.error_message,
     }
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
     elif status.status == "completed":
         print(
-            f"{final.session_id} completed: best {status.best_model} with macro F1"
-            f" {status.best_f1:.4f}; model in {status.best_model_path}"
+            visible(
+                f"{final.session_id} completed: best {status.best_model} with macro F1"
+                f" {status.best_f1:.4f}; model in {status.best_model_path}"
+            )
         )
     elif status.status == "interrupted":
         print(
-            f"{final.session_id} interrupted ({status.error_message});"
-            f" continue with `llmtool-tui resume {final.session_id}`"
+            visible(
+                f"{final.session_id} interrupted ({status.error_message});"
+                f" continue with `llmtool-tui resume {final.session_id}`"
+            )
         )
     elif worker_code == 2:
         raise BadInputError(_last_worker_line(handle) or "the worker refused the session")
@@ -466,9 +481,10 @@ def _report(
 
 
 def _last_worker_line(handle: WorkerHandle) -> str:
+    """The worker's last own message (``worker: ...``) in the end of worker.out."""
     with contextlib.suppress(OSError):
-        lines = handle.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        for line in reversed(lines):
+        lines = read_tail(handle.log_path, WORKER_OUTPUT_TAIL_BYTES).decode("utf-8", "replace")
+        for line in reversed(lines.splitlines()):
             if line.startswith("worker: "):
                 return line.removeprefix("worker: ")
     return ""
@@ -522,17 +538,18 @@ class Follower:
             TimeRemainingColumn,
         )
 
+        # markup=False: descriptions hold model names, which come from files.
         progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[details]}"),
+            TextColumn("{task.fields[details]}", markup=False),
             TimeRemainingColumn(),
             transient=False,
         )
         tasks: dict[str, TaskID] = {}
         with progress:
-            progress.console.print(f"training {self.title}")
+            progress.console.print(literal(f"training {self.title}"))
             events = tail_progress(self.progress_path, from_start=False)
             # One pending read at a time, never cancelled while the worker runs: cancelling a
             # read would close the tailing generator and lose the last events.
@@ -562,7 +579,7 @@ class Follower:
     def _show(self, progress: Progress, tasks: dict[str, TaskID], event: ProgressEvent) -> None:
         data = event.model_dump()
         kind = data["event"]
-        model = data.get("model") or ""
+        model = visible(str(data.get("model") or ""))
         if kind == "model_started":
             tasks[model] = progress.add_task(
                 f"{data['index']}/{data['total']} {model}", total=None, details=""
@@ -580,10 +597,13 @@ class Follower:
         elif kind == "evaluation" and data.get("macro_f1") is not None:
             self._f1[model] = data["macro_f1"]
             progress.console.print(
-                f"  {model}: {data.get('split', 'validation')} macro F1 {data['macro_f1']:.4f}"
-                f", accuracy {data['accuracy']:.4f} at step {data['step']}"
+                literal(
+                    f"  {model}: {data.get('split', 'validation')} macro F1"
+                    f" {data['macro_f1']:.4f}, accuracy {data['accuracy']:.4f} at step"
+                    f" {data['step']}"
+                )
             )
         elif kind == "log" and data.get("level") == "warning":
-            progress.console.print(f"  warning: {data['message']}")
+            progress.console.print(literal(f"  warning: {data['message']}"))
         elif kind == "status" and data["status"] in ("failed", "interrupted", "completed"):
-            progress.console.print(f"  {data['status']}: {data.get('message') or ''}")
+            progress.console.print(literal(f"  {data['status']}: {data.get('message') or ''}"))

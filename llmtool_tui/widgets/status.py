@@ -17,12 +17,22 @@ STATUS_STYLES = {
     "failed": "bold bright_red",
     "pending": "bold bright_yellow",
     "running": "bold bright_cyan",
+    "starting": "bold bright_cyan",
     "interrupted": "bold bright_magenta",
     "stale": "bold",
 }
 
 #: Order of the Status column when the history is sorted by it: what needs attention first.
-STATUS_ORDER = ("running", "stale", "pending", "interrupted", "failed", "completed", UNREADABLE)
+STATUS_ORDER = (
+    "running",
+    "starting",
+    "stale",
+    "pending",
+    "interrupted",
+    "failed",
+    "completed",
+    UNREADABLE,
+)
 
 
 def status_text(status: str, *, color: bool = True, detail: str = "") -> Text:

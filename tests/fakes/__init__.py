@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from engine.schema import DatasetConfig, ModelConfig, TrainingMetadata, TrainingSession
 from engine.store import SessionStore
@@ -13,6 +19,9 @@ from engine.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 FAKE_WORKER_MODULE = "tests.fakes.worker"
+#: ``python -m tests.fakes.idle METADATA``: a process that stands for a worker of METADATA when
+#: liveness is checked with ``worker_module=IDLE_MODULE``; it does nothing until killed.
+IDLE_MODULE = "tests.fakes.idle"
 
 
 def session_metadata(timestamp: str = "20250101_120000", **status: Any) -> TrainingMetadata:
@@ -47,3 +56,40 @@ def stamp(index: int) -> str:
     """A distinct session timestamp for ``index`` (one second apart)."""
     base = datetime(2025, 1, 1, 12, 0, 0).timestamp()
     return datetime.fromtimestamp(base + index).strftime("%Y%m%d_%H%M%S")
+
+
+@contextmanager
+def idle_process(metadata_path: Path | str, module: str = IDLE_MODULE) -> Iterator[psutil.Process]:
+    """A process running ``python -m module metadata_path`` for the duration of the block."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", module, str(metadata_path)], env=worker_env(), cwd=REPO_ROOT
+    )
+    try:
+        # Popen returns once the child exec'd: its command line is already the one above.
+        yield psutil.Process(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def running_as(process: psutil.Process, **fields: Any) -> dict[str, Any]:
+    """The execution_status of a session that ``process`` runs on this host."""
+    from engine.liveness import current_host
+
+    return {
+        "status": "running",
+        "pid": process.pid,
+        "host": current_host(),
+        "process_started_at": process.create_time(),
+        **fields,
+    }
+
+
+def record_running(workspace: Workspace, path: Path, process: psutil.Process) -> None:
+    """Write into a session's file that ``process`` runs it on this host."""
+
+    def mutate(metadata: TrainingMetadata) -> None:
+        for name, value in running_as(process).items():
+            setattr(metadata.execution_status, name, value)
+
+    SessionStore(workspace).update(path, mutate)

@@ -70,6 +70,7 @@ def main() -> int:
         status.process_started_at = current_process_started_at()
         status.started_at = status.last_heartbeat_at = utc_now()
         status.error_message = None
+        status.launch = None  # as the real worker: its own launch record ends with this
         if args.resume:
             status.resume_count += 1
 
