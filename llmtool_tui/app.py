@@ -38,10 +38,12 @@ from llmtool_tui.messages import (
     StopRequested,
 )
 from llmtool_tui.recent_history import RecentHistory
+from llmtool_tui.untrusted import visible
 
 #: Seconds the quit check may take before the app says what it is doing.
 QUIT_CHECK_NOTICE_S = 0.5
-#: Errors of the engine that are the user's to act on: shown as they are, never as a traceback.
+#: Errors of the engine that are the user's to act on: shown as they say (escaped: they name
+#: files, ids and paths), never as a traceback.
 USER_ERRORS = (BadInputError, OperationError, MetadataError, StoreError)
 
 
@@ -93,19 +95,20 @@ class StudioApp(App[None]):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
+        said = visible(str(error))
         if event.worker.group == "session-watcher":
             self.notify(
-                f"Live updates stopped: {error}. Restart with --poll on a network filesystem.",
+                f"Live updates stopped: {said}. Restart with --poll on a network filesystem.",
                 title="Watcher",
                 severity="error",
                 timeout=30,
                 markup=False,
             )
         elif isinstance(error, USER_ERRORS):
-            self.notify(str(error), severity="error", timeout=15, markup=False)
+            self.notify(said, severity="error", timeout=15, markup=False)
         else:
             self.notify(
-                f"{type(error).__name__}: {error}",
+                f"{type(error).__name__}: {said}",
                 title="Unexpected error",
                 severity="error",
                 timeout=30,
@@ -165,7 +168,7 @@ class StudioApp(App[None]):
 
     def on_session_launched(self, message: SessionLaunched) -> None:
         launched = message.launched
-        self.notify(f"Started {launched.session_id} (pid {launched.pid})", markup=False)
+        self.notify(f"Started {visible(launched.session_id)} (pid {launched.pid})", markup=False)
         self._open_live_view(launched.metadata_path, launched.session_id)
 
     # -- actions on sessions -----------------------------------------------------------------
@@ -240,7 +243,9 @@ class StudioApp(App[None]):
         self.notify("Stopping… (the worker saves a checkpoint first)", markup=False)
         report = await self.engine.arun(self.engine.stop, path)
         self.notify(
-            report.message, severity="information" if report.stopped else "error", markup=False
+            visible(report.message),
+            severity="information" if report.stopped else "error",
+            markup=False,
         )
 
     # -- quitting ------------------------------------------------------------------------------

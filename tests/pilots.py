@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from rich.console import Console
+from textual._compositor import CompositorUpdate
+from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -19,6 +21,18 @@ def plain(renderable: object, width: int = 200) -> str:
     console = Console(width=width, record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
+
+
+def terminal_output(app: App[Any]) -> str:
+    """The bytes a terminal would receive to draw the app as it is now, escape sequences and all.
+
+    What a widget renders reaches the terminal unfiltered; a test of untrusted text looks for
+    control characters here, where they would act, rather than in a widget's content. Dialogs are
+    drawn over the screens below them, as on a terminal.
+    """
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    assert isinstance(update, CompositorUpdate)
+    return update.render_segments(app.console)
 
 
 async def wait_for_screen(pilot: Pilot[None], kind: type[ScreenType]) -> ScreenType:

@@ -11,11 +11,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from engine.errors import BadInputError, OperationError
+from engine.files import expand_user
 from engine.store import MetadataError, SessionNotFoundError, StoreError
 from engine.workspace import WORKSPACE_ENV
+from llmtool_tui.untrusted import visible
 
 PROG = "llmtool-tui"
 
@@ -87,8 +88,8 @@ def _first_command(argv: Sequence[str]) -> str | None:
 
 
 def error(message: str) -> None:
-    """Print a one-line error on stderr."""
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """Print a one-line error on stderr, escaped: errors name files, ids and columns."""
+    print(f"{PROG}: error: {visible(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             from llmtool_tui.app import run_app
 
-            if workspace is not None and not Path(workspace).expanduser().is_dir():
+            if workspace is not None and not expand_user(workspace).is_dir():
                 raise BadInputError(
                     f"workspace {workspace} does not exist; create it or pass an existing"
                     " --workspace"

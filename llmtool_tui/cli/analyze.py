@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+
+from llmtool_tui.untrusted import json_text, literal, visible
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis
@@ -87,16 +87,15 @@ def run_analyze(args: argparse.Namespace) -> int:
     )
     if args.json:
         for warning in analysis.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        json.dump(analysis.sections(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+            print(f"warning: {visible(warning)}", file=sys.stderr)
+        sys.stdout.write(json_text(analysis.sections()) + "\n")
         return 0
     print_summary(analysis, Console(highlight=False))
     return 0
 
 
 def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
-    """The readable summary of an analysis."""
+    """The readable summary of an analysis; what comes from the file is shown escaped."""
     dataset = analysis.dataset_config
     languages = analysis.language_config
     text = analysis.text_analysis
@@ -107,7 +106,7 @@ def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
     overview.add_column()
 
     def row(name: str, value: object) -> None:
-        overview.add_row(name, Text(str(value)))
+        overview.add_row(name, literal(str(value)))
 
     row("File", dataset.primary_file)
     row(
@@ -183,7 +182,7 @@ def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
     classes.add_column("Share", justify="right")
     total = sum(dataset.category_distribution.values()) or 1
     for label, count in dataset.category_distribution.items():
-        classes.add_row(Text(label), f"{count:,}", f"{count / total:.1%}")
+        classes.add_row(literal(label), f"{count:,}", f"{count / total:.1%}")
     console.print(classes)
 
     models = Table(title="Recommended models", title_justify="left")
@@ -192,13 +191,13 @@ def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
     for recommendation in analysis.recommendations:
         info = recommendation.model
         models.add_row(
-            Text(info.model_id),
+            literal(info.model_id),
             "any" if info.multilingual else ", ".join(info.languages),
             f"{info.max_tokens:,}",
             info.size,
             "yes" if recommendation.offline else "no (needs a download)",
-            Text(info.description),
+            literal(info.description),
         )
     console.print(models)
     for warning in analysis.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+        console.print(literal(f"warning: {warning}", style="yellow"))

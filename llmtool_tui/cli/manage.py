@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from engine.cleanup import (
     ARCHIVABLE_STATUSES,
@@ -19,10 +17,11 @@ from engine.cleanup import (
 )
 from engine.errors import BadInputError
 from engine.facade import Engine
+from engine.files import expand_user
 from engine.templates import export_template, import_session
-from llmtool_tui.cli.sessions import add_session_argument
-
-PROG = "llmtool-tui"
+from llmtool_tui.cli import PROG, error
+from llmtool_tui.cli.sessions import add_session_argument, print_json
+from llmtool_tui.untrusted import visible
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -80,23 +79,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     cleanup.set_defaults(handler=run_cleanup)
 
 
-def shown(text: str) -> str:
-    """Untrusted text made safe for a terminal: control characters (escape sequences) escaped.
-
-    Everything else, markup included, is printed literally: output goes through print(), which
-    interprets nothing.
-    """
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
 def warn(message: str) -> None:
-    """A one-line warning on stderr."""
-    print(f"{PROG}: warning: {shown(message)}", file=sys.stderr)
+    """A one-line warning on stderr, escaped: warnings name keys and values from files.
 
-
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    Markup needs no escaping: print() interprets none.
+    """
+    print(f"{PROG}: warning: {visible(message)}", file=sys.stderr)
 
 
 def _existing_workspace(args: argparse.Namespace) -> Engine:
@@ -117,20 +105,20 @@ def run_export(args: argparse.Namespace) -> int:
         exported = export_template(engine.store.load(path))
         for line in exported.cleaned.warnings():
             warn(line)
-        _print_json(exported.document)
+        print_json(exported.document)
         return 0
-    output = Path(args.output).expanduser()
+    output = expand_user(args.output)
     exported = engine.export_template(path, output, overwrite=args.force)
     for line in exported.cleaned.warnings():
         warn(line)
-    print(f"exported {shown(exported.document['template']['exported_from'])} to {output}")
+    print(f"exported {visible(exported.document['template']['exported_from'])} to {output}")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
     """``llmtool-tui import FILE [--dataset PATH]``."""
     engine = _existing_workspace(args)
-    source = Path(args.file).expanduser()
+    source = expand_user(args.file)
     dataset = Path(args.dataset) if args.dataset else None
     result = import_session(engine.store, source, dataset=dataset)
     for line in result.warnings:
@@ -138,27 +126,28 @@ def run_import(args: argparse.Namespace) -> int:
     if dataset is not None and not result.created:
         warn("--dataset was not used: the session exists already")
     if args.json:
-        _print_json(result.to_json())
+        print_json(result.to_json())
         return 0
     if not result.created:
         print(
-            f"{shown(source.name)} was imported already as session {shown(result.session_id)}"
-            f" ({result.path}); nothing written"
+            f"{visible(source.name)} was imported already as session {visible(result.session_id)}"
+            f" ({visible(str(result.path))}); nothing written"
         )
         return 0
     print(
-        f"imported {shown(source.name)} as session {result.session_id} ({result.path}),"
+        f"imported {visible(source.name)} as session {visible(result.session_id)}"
+        f" ({visible(str(result.path))}),"
         " status pending"
     )
     found = "" if result.dataset_found else " (not found: locate it before training)"
-    print(f"dataset: {shown(result.dataset or '-')}{found}")
+    print(f"dataset: {visible(result.dataset or '-')}{found}")
     return 0
 
 
 def _print_plan(plan: CleanupPlan, *, done: CleanupResult | None) -> None:
     def where(path: Path) -> str:
         # File names in the sessions folder come from anyone who dropped a file there.
-        return shown(plan.relative(path))
+        return visible(plan.relative(path))
 
     when = (plan.now - plan.older_than).strftime("%Y-%m-%d %H:%M")
     which = f"{plan.status} session(s)" if plan.status else "session(s)"
@@ -171,7 +160,7 @@ def _print_plan(plan: CleanupPlan, *, done: CleanupResult | None) -> None:
         )
         for item in items:
             run = f" + {where(item.run_dir)}/" if item.run_dir else ""
-            label = shown(item.session_id or "(unreadable)")
+            label = visible(item.session_id or "(unreadable)")
             print(f"  {label}  {item.status or '-'}  {where(item.session_file)}{run}")
     else:
         print(f"No {which} last modified before {when} to archive.")
@@ -184,7 +173,7 @@ def _print_plan(plan: CleanupPlan, *, done: CleanupResult | None) -> None:
     if left:
         print("Left in place:")
         for entry in left:
-            print(f"  {where(entry.session_file)}: {shown(entry.reason)}")
+            print(f"  {where(entry.session_file)}: {visible(entry.reason)}")
     temps = done.temp_files_removed if done else len(plan.stale_temp_files)
     if temps:
         verb = "Removed" if done else "Would remove"
@@ -200,15 +189,15 @@ def run_cleanup(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         if args.json:
-            _print_json({"dry_run": True, **plan.to_json()})
+            print_json({"dry_run": True, **plan.to_json()})
         else:
             _print_plan(plan, done=None)
         return 0
     result = apply_cleanup(plan)
     if args.json:
-        _print_json({"dry_run": False, **result.to_json()})
+        print_json({"dry_run": False, **result.to_json()})
     else:
         _print_plan(plan, done=result)
     for line in result.errors:
-        print(f"{PROG}: error: {shown(line)}", file=sys.stderr)
+        error(line)
     return 1 if result.errors else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -11,18 +10,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from engine.details import MULTI_LINE_ROWS
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.filters import parse_filter
 from engine.history import status_label
 from engine.schema import metadata_json_schema
 from engine.store import DEFAULT_LIMIT
+from llmtool_tui.untrusted import json_text, literal
 
 STATUS_STYLES = {
     "completed": "green",
     "failed": "red",
     "pending": "yellow",
     "running": "cyan",
+    "starting": "cyan",
     "interrupted": "magenta",
     "stale": "dim",
 }
@@ -70,9 +72,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     schema.set_defaults(handler=run_schema)
 
 
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+def print_json(data: Any) -> None:
+    """``data`` as JSON on stdout: exact, with no character a terminal would obey."""
+    sys.stdout.write(json_text(data) + "\n")
 
 
 def run_sessions(args: argparse.Namespace) -> int:
@@ -83,7 +85,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     session_filter = parse_filter(args.filter) if args.filter else None
     history = engine.history(limit=None if args.all else args.limit, session_filter=session_filter)
     if args.json:
-        _print_json(history.to_json())
+        print_json(history.to_json())
         return 0
     console = Console(highlight=False)
     if not history.directory_exists:
@@ -103,8 +105,8 @@ def run_sessions(args: argparse.Namespace) -> int:
             str(row.index),
             row.date,
             row.mode,
-            Text(row.dataset),
-            Text(row.model),
+            literal(row.dataset),
+            literal(row.model),
             Text(status_label(row.status), style=STATUS_STYLES.get(row.status, "")),
         )
     if history.sessions:
@@ -112,7 +114,9 @@ def run_sessions(args: argparse.Namespace) -> int:
     else:
         console.print(f"No training sessions found in {engine.workspace.sessions_dir}.")
     for unreadable in history.unreadable:
-        console.print(Text(f"unreadable: {unreadable.path.name}: {unreadable.error}", style="red"))
+        console.print(
+            literal(f"unreadable: {unreadable.path.name}: {unreadable.error}", style="red")
+        )
     if session_filter is None and history.total_files > len(history.sessions) + len(
         history.unreadable
     ):
@@ -125,19 +129,19 @@ def run_show(args: argparse.Namespace) -> int:
     engine = Engine.from_args(args)
     view = engine.inspect(engine.store.resolve(args.session))
     if args.json:
-        _print_json(view.to_json())
+        print_json(view.to_json())
         return 0
     console = Console(highlight=False)
     table = Table(title="Selected Session Details", title_justify="left")
     table.add_column("Parameter")
     table.add_column("Value", overflow="fold")
     for name, value in view.detail_rows():
-        table.add_row(name, Text(value))
+        table.add_row(name, literal(value, multiline=name in MULTI_LINE_ROWS))
     console.print(table)
     return 0
 
 
 def run_schema(args: argparse.Namespace) -> int:
     """``llmtool-tui schema``."""
-    _print_json(metadata_json_schema())
+    print_json(metadata_json_schema())
     return 0

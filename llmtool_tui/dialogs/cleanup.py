@@ -25,6 +25,7 @@ from engine.cleanup import ARCHIVABLE_STATUSES, CleanupPlan, CleanupResult, pars
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.store import StoreError
+from llmtool_tui.untrusted import literal, visible
 
 DEFAULT_AGE = "90d"
 ANY_STATUS = "any"
@@ -36,11 +37,15 @@ def _section(text: Text, title: str, lines: Iterable[str]) -> None:
         return
     text.append(f"\n{title}\n", style="bold")
     for line in listed:
-        text.append(f"  {line}\n")
+        # Each line quotes file names, ids or reasons from the sessions folder.
+        text.append(f"  {visible(line)}\n")
 
 
 def plan_text(plan: CleanupPlan, done: CleanupResult | None = None) -> Text:
-    """The plan (or, with ``done``, what was done) as the dialog shows it, paths literal."""
+    """The plan (or, with ``done``, what was done) as the dialog shows it, paths literal.
+
+    File names and ids come from anyone who dropped a file in the sessions folder: escaped.
+    """
     where = plan.relative
     before = (plan.now - plan.older_than).strftime("%Y-%m-%d %H:%M")
     which = f"{plan.status} session" if plan.status else "session"
@@ -55,7 +60,8 @@ def plan_text(plan: CleanupPlan, done: CleanupResult | None = None) -> Text:
         )
         for item in items:
             # Ids, not paths: the dialog is narrow, and the files' places are said above.
-            text.append(f"  {item.session_id or item.session_file.name}  {item.status or '-'}")
+            label = visible(item.session_id or item.session_file.name)
+            text.append(f"  {label}  {item.status or '-'}")
             text.append("  + run folder\n" if item.run_dir else "\n", style="dim")
     else:
         text.append(f"No {which} last modified before {before} to archive.\n", style="bold")
@@ -202,4 +208,4 @@ class CleanupDialog(ModalScreen[CleanupResult | None]):
         self.query_one("#close", Button).focus()
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#cleanup-error", Static).update(Text(message))
+        self.query_one("#cleanup-error", Static).update(literal(message))

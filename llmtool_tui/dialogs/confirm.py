@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from llmtool_tui.untrusted import literal
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask before doing something that cannot be taken back at once."""
@@ -25,8 +27,9 @@ class ConfirmDialog(ModalScreen[bool]):
     ) -> None:
         super().__init__()
         self.title_text = title
-        # A session id or a path in the body must be shown literally, never as markup.
-        self.body = Text(body) if isinstance(body, str) else body
+        # A session id or a path in a str body is shown literally, never as markup, its control
+        # characters escaped. A Text body is shown as it is: its builder escapes what it quotes.
+        self.body = literal(body, multiline=True) if isinstance(body, str) else body
         self.confirm_label = confirm_label
         self.cancel_label = cancel_label
 

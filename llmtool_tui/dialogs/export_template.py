@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -18,11 +17,13 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
+from engine.files import expand_user
 from engine.store import StoreError
 from engine.templates import ExportedTemplate
 from engine.workspace import safe_name
 from llmtool_tui.dialogs.confirm import ConfirmDialog
 from llmtool_tui.dialogs.form import FormDialog
+from llmtool_tui.untrusted import literal, visible
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
             yield Label(
-                f"Export {self.session_id} as a template", classes="dialog-title", markup=False
+                f"Export {visible(self.session_id)} as a template",
+                classes="dialog-title",
+                markup=False,
             )
             yield Static(
                 "The configuration without what belongs to this machine or run (host, process, "
@@ -76,7 +79,7 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
         if not value:
             self._show_error("give the path of the file to write")
             return
-        self._export(Path(value).expanduser(), overwrite=False)
+        self._export(expand_user(value), overwrite=False)
 
     @work(group="export-template", exclusive=True, exit_on_error=False)
     async def _export(self, output: Path, *, overwrite: bool) -> None:
@@ -107,4 +110,4 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
         self.dismiss(TemplateExported(output, exported.cleaned.warnings()))
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#export-error", Static).update(Text(message))
+        self.query_one("#export-error", Static).update(literal(message))

@@ -18,30 +18,33 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
+from engine.files import expand_user
 from engine.store import StoreError
 from engine.templates import ImportResult
 from llmtool_tui.dialogs.form import FormDialog
+from llmtool_tui.untrusted import literal, visible
 
 
 def import_summary(result: ImportResult) -> tuple[str, Text]:
-    """The title and body of the dialog that reports an import."""
+    """The title and body of the dialog that reports an import (what the file said, escaped)."""
+    session_id, file_name = visible(result.session_id), visible(result.path.name)
     body = Text()
     if result.created:
         title = "Template imported"
-        body.append(f"New session {result.session_id}", style="bold")
-        body.append(f" ({result.path.name}), status pending.\n")
-        body.append(f"Dataset: {result.dataset or '-'}")
+        body.append(f"New session {session_id}", style="bold")
+        body.append(f" ({file_name}), status pending.\n")
+        body.append(f"Dataset: {visible(result.dataset or '-')}")
         if not result.dataset_found:
             body.append(" (not found: locate it before training)", style="bold")
     else:
         title = "Already imported"
         body.append("This file was imported already as session ")
-        body.append(result.session_id, style="bold")
-        body.append(f" ({result.path.name}); nothing was written.")
+        body.append(session_id, style="bold")
+        body.append(f" ({file_name}); nothing was written.")
     if result.warnings:
         body.append("\n\nWarnings:", style="bold")
         for warning in result.warnings:
-            body.append(f"\n• {warning}")
+            body.append(f"\n• {visible(warning)}")
     return title, body
 
 
@@ -88,7 +91,7 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
         if not source:
             self._show_error("give the path of the template or metadata file")
             return
-        self._import(Path(source), Path(dataset).expanduser() if dataset else None)
+        self._import(Path(source), expand_user(dataset) if dataset else None)
 
     @work(group="import-template", exclusive=True, exit_on_error=False)
     async def _import(self, source: Path, dataset: Path | None) -> None:
@@ -103,4 +106,4 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
         self.dismiss(result)
 
     def _show_error(self, message: str) -> None:
-        self.query_one("#import-error", Static).update(Text(message))
+        self.query_one("#import-error", Static).update(literal(message))

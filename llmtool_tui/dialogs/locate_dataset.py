@@ -17,9 +17,11 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
+from engine.files import expand_user
 from engine.schema import TrainingMetadata
 from engine.store import StoreError
 from llmtool_tui.dialogs.form import FormDialog
+from llmtool_tui.untrusted import literal, visible
 
 
 class LocateDatasetDialog(FormDialog[TrainingMetadata]):
@@ -36,7 +38,7 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
     def compose(self) -> ComposeResult:
         body = Text()
         body.append("Failed to reconstruct bundle from metadata: ", style="bold")
-        body.append(f"the dataset {self.recorded_dataset} was moved or deleted.\n")
+        body.append(f"the dataset {visible(self.recorded_dataset)} was moved or deleted.\n")
         body.append(
             "Give its new location: the file's fingerprint is checked against the one "
             "recorded before the path is saved into the session."
@@ -59,7 +61,7 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
         if not value:
             self._show_error("give the path of the dataset file")
             return
-        self._save(Path(value).expanduser())
+        self._save(expand_user(value))
 
     @work(group="locate-dataset", exclusive=True, exit_on_error=False)
     async def _save(self, new_dataset: Path) -> None:
@@ -76,4 +78,4 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
     def _show_error(self, message: str, *, error: bool = True) -> None:
         line = self.query_one("#locate-error", Static)
         line.set_class(error, "-error")
-        line.update(Text(message))
+        line.update(literal(message))

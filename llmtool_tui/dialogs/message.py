@@ -11,16 +11,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from llmtool_tui.untrusted import literal
+
 
 class MessageDialog(ModalScreen[None]):
-    """A title, a body shown literally, and an OK button."""
+    """A title, a body shown literally, and an OK button.
+
+    A str body may quote file text (a reason, a warning): it is never read as markup and its
+    control characters are escaped. A Text body is shown as it is: whoever builds it escapes what
+    it quotes.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, title: str, body: str | Text) -> None:
         super().__init__()
         self.title_text = title
-        self.body = Text(body) if isinstance(body, str) else body
+        self.body = literal(body, multiline=True) if isinstance(body, str) else body
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

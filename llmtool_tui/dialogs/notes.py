@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +22,7 @@ from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import StoreError
 from llmtool_tui.dialogs.form import FormDialog
+from llmtool_tui.untrusted import literal, visible
 
 
 class SessionTextDialog(FormDialog[TrainingMetadata]):
@@ -57,7 +57,7 @@ class SessionTextDialog(FormDialog[TrainingMetadata]):
                 engine.save_notes, self.path, notes=notes, tags=tags
             )
         except (BadInputError, OperationError, StoreError) as error:
-            self.query_one("#save-error", Static).update(Text(f"Not saved: {error}"))
+            self.query_one("#save-error", Static).update(literal(f"Not saved: {error}"))
             return
         self.dismiss(metadata)
 
@@ -65,12 +65,20 @@ class SessionTextDialog(FormDialog[TrainingMetadata]):
 class NotesDialog(SessionTextDialog):
     """Free notes of a session, several lines."""
 
+    def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
+        super().__init__(engine, path, metadata)
+        # The editor would pass control characters of the notes to the terminal: it shows them
+        # escaped. Saved unedited, the notes are kept as they were, not as they were shown.
+        self.shown_notes = visible(metadata.notes, multiline=True)
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
             yield Label(
-                f"Notes of {self.metadata.session_id}", classes="dialog-title", markup=False
+                f"Notes of {visible(self.metadata.session_id)}",
+                classes="dialog-title",
+                markup=False,
             )
-            yield TextArea(self.metadata.notes, id="notes-text", soft_wrap=True)
+            yield TextArea(self.shown_notes, id="notes-text", soft_wrap=True)
             yield from self.buttons()
 
     def on_mount(self) -> None:
@@ -79,5 +87,6 @@ class NotesDialog(SessionTextDialog):
         text.move_cursor(text.document.end)
 
     def submit(self) -> None:
-        """Save the notes."""
-        self.save(notes=self.query_one(TextArea).text)
+        """Save the notes (those read from the file when they were not edited)."""
+        text = self.query_one(TextArea).text
+        self.save(notes=self.metadata.notes if text == self.shown_notes else text)

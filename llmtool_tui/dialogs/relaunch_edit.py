@@ -17,8 +17,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.validation import Function, Integer, Number, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
+from engine.files import expand_user
 from engine.schema import TrainingMetadata
 from llmtool_tui.dialogs.form import FormDialog
+from llmtool_tui.untrusted import visible
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class ExistingFile(Validator):
     def validate(self, value: str) -> ValidationResult:
         if not value.strip():
             return self.failure("give the path of the dataset file")
-        path = Path(value.strip()).expanduser()
+        path = expand_user(value.strip())
         if path.is_dir():
             return self.failure(f"{path} is a directory; give the path of a data file")
         if not path.is_file():
@@ -78,11 +80,16 @@ FIELDS: tuple[tuple[str, str, list[Validator], bool], ...] = (
 
 
 def current_values(metadata: TrainingMetadata) -> dict[str, str]:
-    """The form's initial values, from the session's metadata."""
+    """The form's initial values, from the session's metadata.
+
+    The dataset and the models are shown escaped: an input would pass their control characters
+    to the terminal. Left as shown, they are not changed (only what differs from these values
+    is an edit).
+    """
     config = metadata.training_model_config
     return {
-        "dataset": metadata.dataset_config.primary_file or "",
-        "model": ", ".join(config.models()),
+        "dataset": visible(metadata.dataset_config.primary_file or ""),
+        "model": ", ".join(visible(model) for model in config.models()),
         "epochs": str(config.epochs),
         "batch_size": str(config.batch_size),
         "learning_rate": f"{config.learning_rate:g}",
@@ -98,11 +105,16 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
         super().__init__()
         self.session_id = metadata.session_id
         self.initial = current_values(metadata)
+        self.recorded_dataset = metadata.dataset_config.primary_file or ""
+        """The dataset path as recorded: the field shows it escaped, and an untouched field
+        stands for this path, not for its escaped spelling."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
             yield Label(
-                f"Relaunch {self.session_id} with edits", classes="dialog-title", markup=False
+                f"Relaunch {visible(self.session_id)} with edits",
+                classes="dialog-title",
+                markup=False,
             )
             yield Static(
                 "A new session starts with these values; the original is unchanged.",
@@ -142,7 +154,10 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
             field_input = self.query_one(f"#field-{name}", Input)
             if not (live or submitting):
                 continue
-            result = field_input.validate(field_input.value)
+            value = field_input.value
+            if name == "dataset" and value == self.initial["dataset"]:
+                value = self.recorded_dataset
+            result = field_input.validate(value)
             if result is not None and not result.is_valid:
                 errors.append(f"{label}: {'; '.join(result.failure_descriptions)}")
         self.query_one("#relaunch-errors", Static).update(Text("\n".join(errors)))
@@ -156,9 +171,7 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
             name: self.query_one(f"#field-{name}", Input).value.strip() for name, *_ in FIELDS
         }
         dataset_value = values.pop("dataset")
-        dataset = (
-            Path(dataset_value).expanduser() if dataset_value != self.initial["dataset"] else None
-        )
+        dataset = expand_user(dataset_value) if dataset_value != self.initial["dataset"] else None
         overrides = {name: value for name, value in values.items() if value != self.initial[name]}
         if "," in overrides.get("model", ""):
             # Several models: the list a benchmark trains, not one model's name.

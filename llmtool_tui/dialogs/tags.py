@@ -7,34 +7,49 @@ the result while typing. Saved like notes, under the store's lock (see dialogs.n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
+from engine.facade import Engine
 from engine.filters import normalize_tags
+from engine.schema import TrainingMetadata
 from llmtool_tui.dialogs.notes import SessionTextDialog
+from llmtool_tui.untrusted import visible
 
 
 def tags_preview(tags: list[str]) -> Text:
-    """What will be saved, each tag shown literally."""
+    """What will be saved, each tag shown literally (escaped: tags come from the file)."""
     if not tags:
         return Text("No tags: saving removes them all.", style="dim")
     preview = Text(f"Saved as {len(tags)} tag{'s' if len(tags) > 1 else ''}: ", style="dim")
     for position, tag in enumerate(tags):
         if position:
             preview.append(" · ", style="dim")
-        preview.append(tag, style="bold")
+        preview.append(visible(tag), style="bold")
     return preview
 
 
 class TagsDialog(SessionTextDialog):
     """Tags of a session, comma-separated."""
 
+    def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
+        super().__init__(engine, path, metadata)
+        # As the notes' editor (see NotesDialog): the input shows the tags escaped, and saved
+        # unedited they are kept as they were.
+        self.shown_tags = ", ".join(visible(tag) for tag in metadata.tags)
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
-            yield Label(f"Tags of {self.metadata.session_id}", classes="dialog-title", markup=False)
+            yield Label(
+                f"Tags of {visible(self.metadata.session_id)}",
+                classes="dialog-title",
+                markup=False,
+            )
             yield Static(
                 "Comma-separated, e.g. paper, baseline. Find them with the history's search: "
                 "tag:paper.",
@@ -42,7 +57,7 @@ class TagsDialog(SessionTextDialog):
             )
             # The cursor at the end, nothing selected: adding a tag is the usual edit.
             yield Input(
-                ", ".join(self.metadata.tags),
+                self.shown_tags,
                 id="tags-input",
                 compact=True,
                 select_on_focus=False,
@@ -58,5 +73,6 @@ class TagsDialog(SessionTextDialog):
         self.query_one("#tags-preview", Static).update(tags_preview(normalize_tags(event.value)))
 
     def submit(self) -> None:
-        """Save the tags, normalised."""
-        self.save(tags=normalize_tags(self.query_one(Input).value))
+        """Save the tags, normalised (those read from the file when they were not edited)."""
+        typed = self.query_one(Input).value
+        self.save(tags=self.metadata.tags if typed == self.shown_tags else normalize_tags(typed))

@@ -33,6 +33,8 @@ from engine.facade import Engine, SessionView
 from engine.progress import EvaluationDone
 from engine.store import MetadataError
 from engine.watcher import SessionChanges
+from llmtool_tui.screens.detail import detail_value
+from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import format_metric
 from llmtool_tui.widgets.f1_chart import MAX_SERIES, ChartSeries, F1Chart
 
@@ -163,23 +165,24 @@ def comparison_table(
 ) -> Table:
     """Parameters then results, a column per session; ``≠`` and a highlight where they differ.
 
-    In the results, the best score of each row is shown in bold (green in colour).
+    In the results, the best score of each row is shown in bold (green in colour). Session ids,
+    values and class names come from the sessions' files: they are escaped.
     """
     differs_style = "bold yellow" if color else "bold"
     best_style = "bold green" if color else "bold underline"
     table = Table(box=box.SQUARE, expand=True, pad_edge=True)
     table.add_column("Parameter", style="bold", max_width=PARAMETER_WIDTH, overflow="fold")
     for session in sessions:
-        table.add_column(Text(session.label), overflow="fold", ratio=1)
+        table.add_column(literal(session.label), overflow="fold", ratio=1)
 
     def name_cell(row: ComparedRow) -> Text:
-        return Text(f"≠ {row.name}" if row.differs else f"  {row.name}")
+        return literal(f"≠ {row.name}" if row.differs else f"  {row.name}")
 
     for position, row in enumerate(parameters):
         style = differs_style if row.differs else ""
         table.add_row(
             name_cell(row),
-            *(Text(value, style=style) for value in row.values),
+            *(detail_value(row.name, value, style) for value in row.values),
             end_section=position == len(parameters) - 1,
         )
     for row in results:
@@ -299,7 +302,7 @@ class CompareScreen(Screen[None]):
             status.append(f" · first {MAX_SERIES} of {len(series)} curves drawn")
         for session in sessions:
             if session.error:
-                status.append(f" · {session.label}: {session.error}", style="red")
+                status.append(f" · {visible(session.label)}: {visible(session.error)}", style="red")
         self.query_one("#compare-status", Static).update(status)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

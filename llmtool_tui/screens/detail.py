@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Label, Static
 
-from engine.details import specification_rows
+from engine.details import MULTI_LINE_ROWS, specification_rows
 from engine.facade import Engine, SessionView
 from engine.schema import TrainingMetadata
 from engine.store import MetadataError
@@ -39,11 +39,17 @@ from llmtool_tui.messages import (
     ResumeRequested,
     StopRequested,
 )
+from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.status import status_text
 
 TITLE = "Selected Session Details"
 #: Statuses for which resuming makes no sense at all (rather than being blocked for a reason).
-NOT_RESUMABLE_STATUSES = ("completed", "running", "stale")
+NOT_RESUMABLE_STATUSES = ("completed", "starting", "running", "stale")
+
+
+def detail_value(name: str, value: str, style: str = "") -> Text:
+    """The value of a detail row, from the session file: escaped, and literal (never markup)."""
+    return literal(value, style, multiline=name in MULTI_LINE_ROWS)
 
 
 def details_table(view: SessionView, *, color: bool = True) -> Table:
@@ -54,7 +60,7 @@ def details_table(view: SessionView, *, color: bool = True) -> Table:
     rows = view.detail_rows()
     specification_count = len(specification_rows(view.metadata, view.status))
     for position, (name, value) in enumerate(rows):
-        shown = status_text(value, color=color) if name == "Status" else Text(value)
+        shown = status_text(value, color=color) if name == "Status" else detail_value(name, value)
         table.add_row(Text(name), shown, end_section=position == specification_count - 1)
     return table
 
@@ -77,7 +83,9 @@ def actions_table(view: SessionView) -> Table:
     if view.resumable:
         action("r", "resume", "Continue incomplete training from its last checkpoint")
     else:
-        action("r", "resume", f"not available: {view.resume_blocker or 'no checkpoint'}", "dim")
+        # The reason may name a checkpoint path or the session's files.
+        blocker = visible(view.resume_blocker or "no checkpoint")
+        action("r", "resume", f"not available: {blocker}", "dim")
     action("l", "relaunch", "Start fresh with the same parameters (a new session)")
     action("e", "edit", "Edit dataset, model, epochs, batch size, learning rate; relaunch")
     if view.status == "running":
@@ -119,7 +127,7 @@ class DetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label(TITLE, classes="screen-title")
-        yield Static(Text(self.path.name), id="detail-status", classes="status-line")
+        yield Static(literal(self.path.name), id="detail-status", classes="status-line")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-table")
         yield Static(id="detail-actions")
@@ -150,10 +158,13 @@ class DetailScreen(Screen[None]):
 
     def _show_view(self, view: SessionView) -> None:
         status = Text.assemble(
-            view.metadata.session_id, " · ", status_text(view.status, color=not self.app.no_color)
+            literal(view.metadata.session_id),
+            " · ",
+            status_text(view.status, color=not self.app.no_color),
         )
         if view.liveness.reason:
-            status.append(f" ({view.liveness.reason})", style="dim")
+            # The reason may quote the session's host or worker.out.
+            status.append_text(literal(f" ({view.liveness.reason})", "dim"))
         # One line: a long error is cut here and shown whole in the details.
         status.no_wrap, status.overflow = True, "ellipsis"
         self.query_one("#detail-status", Static).update(status)
@@ -166,7 +177,7 @@ class DetailScreen(Screen[None]):
 
     def _show_unreadable(self, reason: str) -> None:
         self.query_one("#detail-status", Static).update(
-            Text(f"{self.path.name} cannot be read: {reason}", style="red")
+            literal(f"{self.path.name} cannot be read: {reason}", "red")
         )
         self.query_one("#detail-table", Static).update("")
         self.query_one("#detail-actions", Static).display = False
@@ -245,11 +256,12 @@ class DetailScreen(Screen[None]):
                 return
             message = f"Exported {session_id} to {done.output}"
             if done.warnings:
+                # A str body: the dialog escapes the id and the warnings (which name keys).
                 self.app.push_screen(
                     MessageDialog("Template exported", "\n".join([message, "", *done.warnings]))
                 )
             else:
-                self.notify(message, markup=False)
+                self.notify(visible(message), markup=False)
 
         self.app.push_screen(ExportTemplateDialog(self.engine, self.path, session_id), exported)
 

@@ -30,6 +30,7 @@ from engine.watcher import SessionChanges
 from llmtool_tui import dialogs
 from llmtool_tui.messages import CompareRequested, PerformanceChartRequested, SessionChosen
 from llmtool_tui.recent_history import RecentHistory
+from llmtool_tui.untrusted import literal
 from llmtool_tui.widgets.session_table import SORT_NAMES, HistoryRow, SessionTable
 
 if TYPE_CHECKING:
@@ -287,9 +288,9 @@ class HistoryScreen(Screen[None]):
         if row is None:
             info.update("")
         elif row.error is not None:
-            info.update(Text(f"{row.path.name} cannot be read: {row.error}", style="red"))
+            info.update(literal(f"{row.path.name} cannot be read: {row.error}", style="red"))
         else:
-            info.update(Text(f"{row.session_id} · {row.path.name}"))
+            info.update(literal(f"{row.session_id} · {row.path.name}"))
 
     # -- table events ------------------------------------------------------------------------
 
@@ -318,7 +319,12 @@ class HistoryScreen(Screen[None]):
             self.app.push_screen(
                 dialogs.MessageDialog(
                     "Session file cannot be read",
-                    Text.assemble((row.path.name, "bold"), f"\n{row.error}\n\n{UNREADABLE_HELP}"),
+                    Text.assemble(
+                        literal(row.path.name, "bold"),
+                        "\n",
+                        literal(row.error),
+                        f"\n\n{UNREADABLE_HELP}",
+                    ),
                 )
             )
             return

@@ -26,6 +26,7 @@ from engine.store import MetadataError
 from engine.watcher import SessionChanges
 from llmtool_tui.clock import Clock
 from llmtool_tui.messages import SessionChosen, StopRequested
+from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import EvaluationsTable
 from llmtool_tui.widgets.log_view import LogView
 from llmtool_tui.widgets.progress_panel import ProgressPanel
@@ -73,7 +74,7 @@ class MonitorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label(TITLE, classes="screen-title")
-        yield Static(Text(self.session_id), id="monitor-status", classes="status-line")
+        yield Static(literal(self.session_id), id="monitor-status", classes="status-line")
         yield ProgressPanel(self.clock, id="monitor-progress")
         yield Label("Evaluations", classes="section-title")
         yield EvaluationsTable(id="monitor-evaluations")
@@ -86,7 +87,7 @@ class MonitorScreen(Screen[None]):
         progress_file = self.engine.progress_path(self.session_id)
         with suppress(ValueError):
             progress_file = progress_file.relative_to(self.engine.workspace.root)
-        log.write_line(f"Following {progress_file}")
+        log.write_line(f"Following {visible(str(progress_file))}")
         log.focus()
         self.sessions_changed.subscribe(self, self._sessions_changed)
         self.check_status()
@@ -112,7 +113,7 @@ class MonitorScreen(Screen[None]):
             view = await self.engine.ainspect(self.path)
         except MetadataError as exc:
             self.query_one("#monitor-status", Static).update(
-                Text(f"{self.session_id}: {exc.reason}", style="red")
+                literal(f"{self.session_id}: {exc.reason}", "red")
             )
             return
         self._show_status(view)
@@ -127,12 +128,13 @@ class MonitorScreen(Screen[None]):
         panel.live = view.status == "running"
         panel.render_progress()
         line = Text.assemble(
-            self.session_id, " · ", status_text(view.status, color=not self.app.no_color)
+            literal(self.session_id), " · ", status_text(view.status, color=not self.app.no_color)
         )
+        # Both may quote the session file or worker.out.
         if view.liveness.reason:
-            line.append(f" ({view.liveness.reason})", style="dim")
+            line.append_text(literal(f" ({view.liveness.reason})", "dim"))
         elif view.metadata.execution_status.error_message and view.status != "running":
-            line.append(f" ({view.metadata.execution_status.error_message})", style="dim")
+            line.append_text(literal(f" ({view.metadata.execution_status.error_message})", "dim"))
         # One line: a long error is cut here and shown whole in the details.
         line.no_wrap, line.overflow = True, "ellipsis"
         self.query_one("#monitor-status", Static).update(line)

@@ -28,6 +28,7 @@ from textual.widgets import Footer, Label, Static
 from engine.evaluations import SessionScore
 from engine.facade import Engine
 from engine.watcher import SessionChanges
+from llmtool_tui.untrusted import literal
 from llmtool_tui.widgets.evaluations_table import format_metric
 from llmtool_tui.widgets.f1_chart import MAX_SERIES, ChartSeries, F1Chart, marker_of
 
@@ -95,7 +96,7 @@ def groups_table(groups: Sequence[ScoreGroup], by: Grouping) -> Table:
     for position, group in enumerate(groups[:MAX_SERIES]):
         table.add_row(
             marker_of(position),
-            Text(group.name),
+            literal(group.name),  # a dataset's or a model's name, from the session files
             str(len(group.scores)),
             format_metric(group.best),
             format_metric(group.latest),

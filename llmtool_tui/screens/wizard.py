@@ -26,6 +26,7 @@ from engine.errors import BadInputError, OperationError
 from engine.facade import Engine, LaunchedSession
 from engine.schema import ModelConfig, TrainingMetadata, TrainingMode
 from engine.training.sample_data import DEFAULT_ROWS, SAMPLE_PATH, TOPIC_WORDS
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.wizard import (
     AnalysisProgress,
     AnalysisStep,
@@ -421,7 +422,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
         if origin == "models":
             # The previous analysis stands; only its token counts are another tokenizer's.
             self.notify(
-                f"Token counts with {outcome.request.model} failed: {error}",
+                f"Token counts with {visible(str(outcome.request.model))} failed: {visible(error)}",
                 severity="warning",
                 markup=False,
             )

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from engine.progress import EvaluationDone
+from llmtool_tui.untrusted import literal
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("Model", "model"),
@@ -35,8 +36,10 @@ class EvaluationsTable(DataTable[Text]):
     def add_evaluation(self, event: EvaluationDone) -> None:
         """Show ``event``; keep the newest row in view."""
         key = f"{event.model or ''}@{event.step}"
+        model = literal(event.model or "-")  # from the progress file
+        model.no_wrap, model.overflow = True, "ellipsis"
         cells = {
-            "model": Text(event.model or "-", no_wrap=True, overflow="ellipsis"),
+            "model": model,
             "epoch": Text(format_metric(event.epoch, 2), justify="right"),
             "step": Text(str(event.step), justify="right"),
             "loss": Text(format_metric(event.eval_loss, 4), justify="right"),

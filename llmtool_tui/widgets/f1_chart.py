@@ -15,6 +15,8 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
+from llmtool_tui.untrusted import visible
+
 #: One marker and one colour per series, in order; a chart never shows more series than this.
 MARKERS = ("●", "▲", "■", "◆", "✚", "★", "○", "△")
 COLORS = ("cyan+", "orange+", "magenta+", "green+", "red+", "blue+", "yellow+", "white")
@@ -37,6 +39,7 @@ class ChartSeries:
     """One line of the chart."""
 
     label: str
+    """What the legend calls it (a session id, a dataset or a model name: escaped when drawn)."""
     points: tuple[tuple[float, float], ...]
     """(x, F1) pairs, in x order."""
 
@@ -130,7 +133,7 @@ class F1Chart(PlotextPlot):
                 *zip(*line.points, strict=True),
                 marker=marker_of(position),
                 color=COLORS[position],
-                label=line.label,
+                label=visible(line.label),
             )
         low, high = min(xs), max(xs)
         if low == high:

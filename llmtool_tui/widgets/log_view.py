@@ -2,7 +2,8 @@
 
 Like toolong's tail: scrolling up stops following (new lines are counted, not scrolled to),
 scrolling back to the bottom or ``End`` follows again. Lines are shown literally: a message from a
-collaborator's progress file is never interpreted as markup.
+collaborator's progress file is never interpreted as markup, and its control characters are
+escaped (Log only replaces some C0 controls; ESC would reach the terminal).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.progress import (
     StatusChanged,
     StepLogged,
 )
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.evaluations_table import format_metric
 
 #: Lines kept in memory; older ones are dropped (the full log stays in progress.jsonl).
@@ -31,7 +33,11 @@ MAX_LINES = 5_000
 
 
 def event_line(event: ProgressEvent) -> str | None:
-    """One log line for an event; None for training steps (the progress bar shows them)."""
+    """One log line for an event, escaped; None for training steps (the progress bar shows them).
+
+    A message keeps its newlines (the log shows each line of it); every other control character
+    in the event's strings (messages, models, paths) is escaped.
+    """
     stamp = event.time.astimezone().strftime("%H:%M:%S")
     match event:
         case StepLogged():
@@ -56,7 +62,7 @@ def event_line(event: ProgressEvent) -> str | None:
             text = f"model   {model} finished, best macro F1 {format_metric(best_f1)}"
         case _:
             text = f"event   {event.event}"
-    return f"{stamp} {text}"
+    return visible(f"{stamp} {text}", multiline=True)
 
 
 class LogView(Log):

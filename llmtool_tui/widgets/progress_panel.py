@@ -17,6 +17,7 @@ from textual.widgets import ProgressBar, Static
 
 from engine.progress import EvaluationDone, ModelFinished, ModelStarted, ProgressEvent, StepLogged
 from llmtool_tui.clock import Clock
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.evaluations_table import format_metric
 
 
@@ -148,7 +149,7 @@ class ProgressPanel(Vertical):
         else:
             if progress.models_total and progress.models_total > 1:
                 model.append(f"{progress.model_index or '?'} of {progress.models_total}: ")
-            model.append(progress.model)
+            model.append(visible(progress.model))
         self.query_one("#progress-model", Static).update(model)
         bar = self.query_one(ProgressBar)
         # Never indeterminate (an animation that never settles): before the first step, 0%.

@@ -24,6 +24,7 @@ from textual.widgets.data_table import RowDoesNotExist, RowKey
 
 from engine.history import SessionSummary
 from engine.store import UnreadableFile
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.status import UNREADABLE, status_rank, status_text
 
 #: (label, column key) in the specification's order.
@@ -226,6 +227,8 @@ class SessionTable(DataTable[SortCell]):
 
     def _cells(self, row: HistoryRow) -> dict[str, SortCell]:
         caps = self._caps
+        # The dataset and model come from the session file (the dataset cell of an unreadable
+        # one is its file name): escaped, sorted by what they are.
         return {
             # Newest file first, ties in the engine's order (its history numbers).
             "index": SortCell(
@@ -237,9 +240,11 @@ class SessionTable(DataTable[SortCell]):
             "date": SortCell(row.date, (row.date, row.key)),
             "mode": SortCell(row.mode, (row.mode.casefold(), row.key), cap=caps["mode"]),
             "dataset": SortCell(
-                row.dataset, (row.dataset.casefold(), row.key), cap=caps["dataset"]
+                visible(row.dataset), (row.dataset.casefold(), row.key), cap=caps["dataset"]
             ),
-            "model": SortCell(row.model, (row.model.casefold(), row.key), cap=caps["model"]),
+            "model": SortCell(
+                visible(row.model), (row.model.casefold(), row.key), cap=caps["model"]
+            ),
             "status": SortCell(
                 f"{row.status} {row.progress}".rstrip(),
                 (status_rank(row.status), -row.mtime, row.key),

@@ -6,6 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from llmtool_tui.untrusted import visible
+
 
 class AnalysisProgress(Horizontal):
     """``Analysing: detecting languages ━━━━━━━━╸━━━ 62%``; hidden when no analysis runs."""
@@ -36,13 +38,13 @@ class AnalysisProgress(Horizontal):
 
     def start(self, dataset_name: str) -> None:
         """Show the bar at zero for an analysis of ``dataset_name``."""
-        self.query_one("#analysis-stage", Label).update(f"Analysing {dataset_name}")
+        self.query_one("#analysis-stage", Label).update(f"Analysing {visible(dataset_name)}")
         self.query_one(ProgressBar).update(total=1.0, progress=0.0)
         self.add_class("-running")
 
     def advance(self, stage: str, fraction: float) -> None:
         """Show the analysis at ``stage``, ``fraction`` (0 to 1) done."""
-        self.query_one("#analysis-stage", Label).update(f"Analysing: {stage}")
+        self.query_one("#analysis-stage", Label).update(f"Analysing: {visible(stage)}")
         self.query_one(ProgressBar).update(progress=max(0.0, min(1.0, fraction)))
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, Static
 
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.wizard.bar_chart import BarChart
 from llmtool_tui.widgets.wizard.facts import facts_table
 from llmtool_tui.widgets.wizard.step import WizardStep
@@ -169,7 +170,8 @@ class AnalysisStep(WizardStep):
         self.query_one("#category-chart", BarChart).show_counts(
             analysis.dataset_config.category_distribution
         )
-        self.query_one("#language-caption", Label).update(language_caption(analysis))
+        # The caption names the language column when there is one.
+        self.query_one("#language-caption", Label).update(visible(language_caption(analysis)))
         self.query_one("#language-chart", BarChart).show_counts(
             analysis.language_config.language_distribution
         )
@@ -178,7 +180,7 @@ class AnalysisStep(WizardStep):
         )
         warnings = analysis.dataset_config.warnings
         self.query_one("#analysis-warnings", Static).update(
-            Content("\n").join(Content.assemble("⚠ ", warning) for warning in warnings)
+            Content("\n").join(Content.assemble("⚠ ", visible(warning)) for warning in warnings)
             if warnings
             else Content("No warnings.")
         )

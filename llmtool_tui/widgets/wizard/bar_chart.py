@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from textual.content import Content
 from textual.widgets import Static
 
+from llmtool_tui.untrusted import visible
+
 #: Eighths of a cell, so that close counts still get bars of visibly different lengths.
 PARTIAL_BLOCKS = " ▏▎▍▌▋▊▉"
 FULL_BLOCK = "█"
@@ -30,7 +32,7 @@ def bar_chart_content(
     """One line per item, largest first: label, bar scaled to the largest count, count, share.
 
     Items beyond ``limit`` are summed up in a last line. Labels are user data and go in as plain
-    text (never markup), so ``[brackets]`` show as typed.
+    text (never markup), so ``[brackets]`` show as typed, control characters escaped.
     """
     if not counts:
         return Content.assemble(("(none)", "dim"))
@@ -39,7 +41,7 @@ def bar_chart_content(
     largest = ordered[0][1] or 1
     lines = [
         Content.assemble(
-            fit(label, label_width),
+            fit(visible(label), label_width),
             " ",
             (f"{bar(count / largest, bar_width):<{bar_width}}", "$accent"),
             f" {count:>7,} {count / total if total else 0.0:>6.1%}",

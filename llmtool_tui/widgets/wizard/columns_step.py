@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Label, Select, SelectionList, Static
 
+from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.wizard.step import WizardStep
 
 if TYPE_CHECKING:
@@ -38,6 +39,13 @@ def layout_line(analysis: DatasetAnalysis) -> str:
         parts.append(f"delimiter {config.label_delimiter!r}")
     parts += [config.strategy, f"{config.num_categories} categories"]
     return " · ".join(parts)
+
+
+def preview_cell(value: str) -> Text:
+    """A cell of the preview: the file's text on one line, escaped, cut to the column's width."""
+    cell = literal(value)
+    cell.no_wrap, cell.overflow = True, "ellipsis"
+    return cell
 
 
 class ColumnsStep(WizardStep):
@@ -126,19 +134,22 @@ class ColumnsStep(WizardStep):
         ticks: SelectionList[str] = self.query_one("#indicator-columns", SelectionList)
         ticks.clear_options()
         ticks.add_options(
-            (Text(column), column, column in state.label_columns) for column in columns
+            (literal(column), column, column in state.label_columns) for column in columns
         )
         ticks.set_class(not indicators, "-hidden")
         self.query_one("#drop-rare", Checkbox).value = state.drop_rare_classes
         analysis = state.analysis
-        self.query_one("#label-layout", Static).update(layout_line(analysis) if analysis else "")
+        self.query_one("#label-layout", Static).update(
+            visible(layout_line(analysis)) if analysis else ""
+        )
         self._fill_preview(analysis.preview if analysis else [])
 
     def _fill_select(
         self, selector: str, options: list[tuple[str, str]], value: str | None
     ) -> None:
         select: Select[str] = self.query_one(selector, Select)
-        select.set_options((Text(caption), option) for caption, option in options)
+        # Captions are the file's column names.
+        select.set_options((literal(caption), option) for caption, option in options)
         if value is not None and any(option == value for _, option in options):
             select.value = value
 
@@ -153,14 +164,9 @@ class ColumnsStep(WizardStep):
         ordered = first + [column for column in rows[0] if column not in first]
         for column in ordered:
             width = PREVIEW_TEXT_WIDTH if column == state.text_column else PREVIEW_OTHER_WIDTH
-            table.add_column(Text(column), key=column, width=width)
+            table.add_column(literal(column), key=column, width=width)
         for row in rows:
-            table.add_row(
-                *(
-                    Text(row.get(column, ""), no_wrap=True, overflow="ellipsis")
-                    for column in ordered
-                )
-            )
+            table.add_row(*(preview_cell(row.get(column, "")) for column in ordered))
 
     def _select_value(self, selector: str) -> str | None:
         value: Any = self.query_one(selector, Select).value

@@ -14,12 +14,20 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DirectoryTree, Footer, Label, Static
 
+from llmtool_tui.untrusted import literal, visible
+
 
 class DatasetTree(DirectoryTree):
-    """A DirectoryTree without hidden entries (caches, virtual environments, ``.git``)."""
+    """A DirectoryTree without hidden entries (caches, virtual environments, ``.git``).
+
+    File names are anyone's: their control characters are shown escaped.
+    """
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [path for path in paths if not path.name.startswith(".")]
+
+    def process_label(self, label: str | Text) -> Text:
+        return super().process_label(visible(label) if isinstance(label, str) else label)
 
 
 class DatasetBrowser(ModalScreen[Path | None]):
@@ -59,7 +67,7 @@ class DatasetBrowser(ModalScreen[Path | None]):
         with Vertical(id="browser") as browser:
             browser.border_title = "Choose a dataset file"
             yield Label("Enter opens a folder or picks a file.", markup=False)
-            yield Static(Text(str(self.start)), id="browser-root")
+            yield Static(literal(str(self.start)), id="browser-root")
             yield DatasetTree(self.start)
         yield Footer()
 
@@ -76,7 +84,7 @@ class DatasetBrowser(ModalScreen[Path | None]):
         tree = self.query_one(DatasetTree)
         parent = Path(tree.path).resolve().parent
         tree.path = parent
-        self.query_one("#browser-root", Static).update(Text(str(parent)))
+        self.query_one("#browser-root", Static).update(literal(str(parent)))
 
     def action_dismiss_none(self) -> None:
         """Close without choosing."""

@@ -12,6 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from engine.files import expand_user
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.wizard.dataset_browser import DatasetBrowser
 from llmtool_tui.widgets.wizard.path_suggester import PathSuggester
 from llmtool_tui.widgets.wizard.step import WizardStep
@@ -19,7 +21,7 @@ from llmtool_tui.widgets.wizard.step import WizardStep
 
 def resolve_dataset_path(text: str) -> Path:
     """The absolute path of what was typed (``~`` expanded, relative to the current directory)."""
-    return Path(text.strip()).expanduser().absolute()
+    return expand_user(text.strip()).absolute()
 
 
 class DatasetStep(WizardStep):
@@ -45,6 +47,8 @@ class DatasetStep(WizardStep):
 
     sample: str | None = None
     """The sample dataset's path, once proposed."""
+    browsed: tuple[str, Path] | None = None
+    """The file picked in the browser, and its path as the field shows it (escaped)."""
 
     @dataclass
     class DatasetChosen(Message):
@@ -90,6 +94,10 @@ class DatasetStep(WizardStep):
         if not text.strip():
             self.show_error("Type the path of a dataset file, or press ctrl+o to browse.")
             return
+        if self.browsed is not None and text == self.browsed[0]:
+            # The file picked, whose escaped name the field shows.
+            self.post_message(self.DatasetChosen(self.browsed[1]))
+            return
         self.post_message(self.DatasetChosen(resolve_dataset_path(text)))
 
     def action_browse(self) -> None:
@@ -103,5 +111,9 @@ class DatasetStep(WizardStep):
     def _browsed(self, path: Path | None) -> None:
         if path is None:
             return
-        self.query_one("#dataset-path", Input).value = str(path)
+        # A file name may hold control characters, which the field would pass to the terminal:
+        # it shows them escaped, and Enter still analyses the file picked until it is edited.
+        shown = visible(str(path))
+        self.browsed = (shown, path)
+        self.query_one("#dataset-path", Input).value = shown
         self.confirm()

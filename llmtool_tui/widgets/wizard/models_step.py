@@ -15,6 +15,7 @@ from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
 from engine.errors import BadInputError
+from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.wizard.bar_chart import fit
 from llmtool_tui.widgets.wizard.path_suggester import PathSuggester
 from llmtool_tui.widgets.wizard.step import WizardStep
@@ -58,10 +59,13 @@ class ModelChoice:
 
 
 def model_prompt(choice: ModelChoice) -> Content:
-    """One line: id, languages, maximum tokens, size, and whether it is on this machine."""
+    """One line: id, languages, maximum tokens, size, and whether it is on this machine.
+
+    The id may be a directory's name (escaped).
+    """
     max_tokens = f"{choice.max_tokens:>6}" if choice.max_tokens else "     ?"
     return Content.assemble(
-        fit(choice.model_id, ID_WIDTH),
+        fit(visible(choice.model_id), ID_WIDTH),
         f" {fit(choice.languages, 6)}{max_tokens} {choice.size:>5}  ",
         ("offline", "$text-success") if choice.offline else ("download", "$text-warning"),
     )
@@ -204,7 +208,7 @@ class ModelsStep(WizardStep):
             if choice.offline
             else "Not on this machine: training downloads it, which needs the internet."
         )
-        text = f"{choice.model_id}: {choice.description}. {where}"
+        text = f"{visible(choice.model_id)}: {choice.description}. {where}"
         if not any(c.offline for c in choices):
             text += f"\n{HOW_TO_GET_ONE}"
         detail.update(text)
@@ -248,7 +252,8 @@ class ModelsStep(WizardStep):
 
     def _check(self, names: list[str], *, add: bool) -> None:
         self.show_error(None)
-        self.query_one("#model-detail", Static).update(f"Checking {', '.join(names)}…")
+        checking = ", ".join(visible(name) for name in names)
+        self.query_one("#model-detail", Static).update(f"Checking {checking}…")
         self._run_check(names, add)
 
     @work(thread=True, group=CHECK_GROUP, exclusive=True, exit_on_error=False)

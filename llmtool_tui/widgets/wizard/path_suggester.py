@@ -8,6 +8,8 @@ from pathlib import Path
 
 from textual.suggester import Suggester
 
+from llmtool_tui.untrusted import visible
+
 
 def complete_path(value: str) -> str | None:
     """The first entry (directories first, then files, by name) that extends ``value``.
@@ -15,7 +17,8 @@ def complete_path(value: str) -> str | None:
     The suggestion keeps the text as typed (``~``, a relative path) and only appends to it, since
     the Input shows the part after the typed text. Directories end with the separator so that the
     next completion goes inside them. Hidden entries are offered only when the name typed so far
-    starts with a dot.
+    starts with a dot. Names with control characters are never offered: the Input would pass them
+    to the terminal (the directory browser shows them escaped).
 
     Returns:
         The completed path, or None when nothing fits or the directory cannot be read.
@@ -30,6 +33,7 @@ def complete_path(value: str) -> str | None:
         return None
     if not partial.startswith("."):
         entries = [entry for entry in entries if not entry.name.startswith(".")]
+    entries = [entry for entry in entries if visible(entry.name) == entry.name]
 
     def is_dir(entry: os.DirEntry[str]) -> bool:
         try:

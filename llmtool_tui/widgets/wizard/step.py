@@ -8,6 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
+from llmtool_tui.untrusted import visible
+
 if TYPE_CHECKING:
     from engine.facade import Engine
     from llmtool_tui.screens.wizard import WizardState
@@ -70,7 +72,10 @@ class WizardStep(Vertical):
         """Enter: check the step's input and post its message (or show why not)."""
 
     def show_error(self, message: str | None) -> None:
-        """Show ``message`` (literally) under the step, or hide the error line with None."""
+        """Show ``message`` under the step, or hide the error line with None.
+
+        Shown literally and escaped: errors name the dataset file, its columns and labels.
+        """
         error = self.query_one(".step-error", Label)
-        error.update(message or "")
+        error.update(visible(message or ""))
         error.set_class(bool(message), "-shown")
