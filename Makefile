@@ -19,12 +19,14 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/llmtool-tui
 
-# The whole suite, slow fault-injection tests included.
+# The whole suite, slow fault-injection tests included, on every core (pytest-xdist); tests that
+# share a fixed folder are kept on one worker (xdist_group).
+PYTEST_PARALLEL := -n auto --dist loadgroup
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-faults: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m slow
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check engine llmtool_tui tests bench

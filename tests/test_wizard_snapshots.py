@@ -26,6 +26,8 @@ from tests.test_wizard import single_label_csv, walk_to, wizard_of
 
 SNAPSHOT_DATA = Path(tempfile.gettempdir()) / "llmtool-tui-wizard-snapshots"
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
+#: One xdist worker for the whole module: its tests share SNAPSHOT_DATA.
+pytestmark = pytest.mark.xdist_group("wizard-snapshots")
 CACHED_MODEL = "xlm-roberta-base"
 
 Compare = Callable[..., bool]
