@@ -319,7 +319,7 @@ def test_files_over_ten_megabytes_are_refused(tmp_path: Path, store: SessionStor
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"training_session": {', "invalid JSON at line 1 column 23"),
+        ('{"training_session": {', "invalid JSON at line 1 column 22: EOF while parsing"),
         ("[1, 2]", "expected a JSON object, found list"),
         (b"\xff\xfe{}", "not UTF-8 text"),
         ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
