@@ -244,7 +244,7 @@ def plan_cleanup(
     # died; such a file has just been modified, so its age is taken again below.
     history = engine.history(limit=None)
     for summary in history.sessions:
-        path = store.directory / summary.file
+        path = summary.path
         if summary.mtime >= cutoff:
             continue
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from engine.history import dataset_label
+from engine.rows import dataset_label
 
 if TYPE_CHECKING:
     from engine.schema import TrainingMetadata
@@ -47,7 +47,7 @@ def specification_rows(metadata: TrainingMetadata, status: str) -> list[tuple[st
     return [
         ("Timestamp", metadata.training_session.timestamp),
         ("Workflow", metadata.training_session.workflow),
-        ("Dataset", dataset_label(metadata)),
+        ("Dataset", dataset_label(metadata.dataset_config.primary_file)),
         ("Strategy", metadata.dataset_config.strategy),
         ("Total Samples", str(metadata.dataset_config.total_samples)),
         ("Training Mode", config.training_mode),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from engine.errors import OperationError
 from engine.files import bounded_lines, open_regular
-from engine.history import dataset_label, model_label, session_date
 from engine.progress import MAX_LINE_BYTES, EvaluationDone, parse_event
 from engine.store import SessionStore
 
@@ -79,17 +78,16 @@ def session_scores(store: SessionStore) -> list[SessionScore]:
     Unreadable files are left out: they have no result to plot.
     """
     scores = []
-    for record in store.list(limit=None).records:
-        metadata = record.metadata
-        execution = metadata.execution_status
-        created = datetime.strptime(session_date(metadata, record.mtime), "%Y-%m-%d %H:%M")
+    for row in store.list(limit=None).rows:
+        if row.metadata is None:
+            continue
         scores.append(
             SessionScore(
-                session_id=metadata.session_id,
-                created=created,
-                dataset=dataset_label(metadata),
-                model=execution.best_model or model_label(metadata),
-                best_f1=execution.best_f1,
+                session_id=row.session_id,
+                created=datetime.strptime(row.date, "%Y-%m-%d %H:%M"),
+                dataset=row.dataset,
+                model=row.metadata.execution_status.best_model or row.model,
+                best_f1=row.best_f1,
             )
         )
     scores.sort(key=lambda score: (score.created, score.session_id))

@@ -1,8 +1,8 @@
 """The one facade the UI and the headless commands talk to.
 
-It composes the store, liveness, resumability, watcher, tailer and supervisor. Synchronous methods
-do blocking I/O and are what the CLI calls; their ``a``-prefixed async twins run them in a thread
-(``asyncio.to_thread``) so that the TUI's event loop never parses files itself.
+It composes the store, liveness, resumability, watcher, tailer and supervisor. Its methods do
+blocking I/O: the CLI calls them, the app runs them in a thread (``asyncio.to_thread``, or a thread
+worker) so that its event loop never reads or parses files itself.
 
 Heavy modules (pandas for analysis, torch for training) are imported inside the methods that need
 them: the app imports this module at start-up and must stay fast.
@@ -11,10 +11,9 @@ them: the app imports this module at start-up and must stay fast.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from engine.details import detail_rows
 from engine.errors import BadInputError, DatasetMissingError
 from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
-from engine.history import SessionSummary
+from engine.history import History, numbered
 from engine.liveness import (
     WORKER_MODULE,
     Liveness,
@@ -31,14 +30,8 @@ from engine.liveness import (
     reconcile_dead_session,
     refuse_if_active,
 )
-from engine.store import (
-    DEFAULT_LIMIT,
-    SessionRecord,
-    SessionStore,
-    StatKey,
-    UnreadableFile,
-    may_mention,
-)
+from engine.rows import SessionRow
+from engine.store import DEFAULT_LIMIT, SessionStore, may_mention, newest_first
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -57,25 +50,6 @@ if TYPE_CHECKING:
 
 def _is_dead_local(liveness: Liveness) -> bool:
     return liveness.local and liveness.alive is False
-
-
-@dataclass
-class History:
-    """The history as shown: summaries with their live status, and unreadable files."""
-
-    sessions: list[SessionSummary] = field(default_factory=list)
-    unreadable: list[UnreadableFile] = field(default_factory=list)
-    total_files: int = 0
-    directory_exists: bool = True
-    file_keys: dict[str, StatKey] = field(default_factory=dict, repr=False)
-    """Stat values of every session file when listed (``watch(since=...)`` starts from them)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``sessions --json`` document."""
-        return {
-            "sessions": [summary.to_json() for summary in self.sessions],
-            "unreadable": [{"file": u.path.name, "error": u.error} for u in self.unreadable],
-        }
 
 
 @dataclass
@@ -182,46 +156,97 @@ class Engine:
             reconcile_dead_session(self.store, record_path, worker_module=self.worker_module)
         return liveness
 
-    def summarize(self, index: int, record: SessionRecord) -> SessionSummary:
-        """A history row with the live status."""
-        liveness = self.live_status(record.path, record.metadata)
-        return SessionSummary.from_record(index, record, status=liveness.status_to_show)
+    def _live(self, row: SessionRow) -> SessionRow:
+        """``row`` showing its live status: its process is looked at only when it may run."""
+        if not row.needs_liveness:
+            return row
+        if row.metadata is None:
+            checked = self.store.cache.get(row.path)
+            if checked is None or checked.metadata is None:
+                return checked.numbered(row.index) if checked is not None else row
+            row = checked.numbered(row.index)
+        assert row.metadata is not None
+        liveness = self.live_status(row.path, row.metadata)
+        return row.with_status(liveness.status_to_show, liveness.reason)
 
     def history(
-        self, limit: int | None = DEFAULT_LIMIT, session_filter: SessionFilter | None = None
+        self,
+        limit: int | None = DEFAULT_LIMIT,
+        session_filter: SessionFilter | None = None,
+        *,
+        validate: bool = True,
     ) -> History:
-        """The ``limit`` most recent sessions (all when None).
+        """The ``limit`` most recent sessions (all when None), numbered, with live statuses.
 
         With a filter, every file is considered and the first ``limit`` matches are returned;
         they keep their unfiltered history number so that ``show N`` still finds them, and
-        unreadable files are left out.
+        unreadable files are left out. Without ``validate`` (the app's first frame) the rows
+        are made without pydantic and show their recorded status: ``checked`` completes them.
         """
+        listing = self.store.list(None if session_filter else limit, validate=validate)
+        rows = numbered(listing.rows)
+        if validate:
+            rows = [self._live(row) for row in rows]
         if session_filter is not None:
-            return self._filtered_history(limit, session_filter)
-        listing = self.store.list(limit)
+            matching = (
+                row
+                for row in rows
+                if row.metadata is not None and session_filter.matches(row.metadata, row.status)
+            )
+            rows = [row for _, row in zip(range(limit or len(rows)), matching, strict=False)]
         return History(
-            sessions=[self.summarize(i, r) for i, r in enumerate(listing.records, start=1)],
-            unreadable=listing.unreadable,
-            total_files=listing.total_files,
-            directory_exists=listing.directory_exists,
-            file_keys=listing.keys,
+            rows,
+            limit,
+            listing.total_files,
+            listing.directory_exists,
+            listing.keys,
+            session_filter,
         )
 
-    def _filtered_history(self, limit: int | None, session_filter: SessionFilter) -> History:
-        listing = self.store.list(None)
-        matches: list[SessionSummary] = []
-        for index, record in enumerate(listing.records, start=1):
-            summary = self.summarize(index, record)
-            if session_filter.matches(record.metadata, summary.status):
-                matches.append(summary)
-                if limit is not None and len(matches) >= limit:
-                    break
-        return History(
-            sessions=matches,
-            total_files=listing.total_files,
-            directory_exists=listing.directory_exists,
-            file_keys=listing.keys,
-        )
+    def checked(self, history: History) -> History:
+        """A window listed without validation, with every row validated and live.
+
+        Validation may find a row unreadable: the window is numbered again.
+        """
+        rows = [
+            row if row.validated else self.store.cache.get(row.path) or row for row in history.rows
+        ]
+        return replace(history, rows=[self._live(row) for row in numbered(rows)])
+
+    def updated(self, history: History, changes: SessionChanges) -> History:
+        """``history`` after a batch of changes of the sessions folder, applied by key.
+
+        A new or changed row takes its place in the window (newest first), a removed one
+        leaves it, and a row that enters the window from beyond it is read; nothing else is
+        read or listed again. A search is run again instead (its matches may be anywhere).
+        """
+        if history.search is not None:
+            return self.history(history.limit, history.search)
+        keys = dict(history.keys)
+        known = {row.key: row for row in history.rows}
+        for path in changes.removed:
+            keys.pop(str(path), None)
+            known.pop(str(path), None)
+        for row in [*changes.added, *changes.changed]:
+            keys[row.key] = row.stat
+            known[row.key] = self._live(row)
+        window = newest_first(keys, history.limit)
+        entering = [path for path in window if path not in known]
+        for row in self.store.rows(entering, keys):
+            known[row.key] = self._live(row)
+        rows = numbered([known[path] for path in window if path in known])
+        return History(rows, history.limit, len(keys), True, keys)
+
+    def rechecked(self, history: History) -> History:
+        """``history`` with the live status of its running (or starting) rows looked at again.
+
+        A worker that dies changes no file, so the watcher cannot tell: the app calls this from
+        time to time. Returns ``history`` itself when no shown status changed.
+        """
+        rows = [self._live(row) if row.needs_liveness else row for row in history.rows]
+        if all(new.status == old.status for new, old in zip(rows, history.rows, strict=True)):
+            return history
+        return replace(history, rows=rows)
 
     def inspect(self, path: Path) -> SessionView:
         """One session with its live status and whether it can be resumed."""
@@ -243,14 +268,6 @@ class Engine:
         """``logs/training_runs/<session_id>/progress.jsonl``."""
         return self.workspace.progress_file(session_id)
 
-    async def ahistory(self, limit: int | None = DEFAULT_LIMIT) -> History:
-        """history() in a thread."""
-        return await asyncio.to_thread(self.history, limit)
-
-    async def ainspect(self, path: Path) -> SessionView:
-        """inspect() in a thread."""
-        return await asyncio.to_thread(self.inspect, path)
-
     # -- live updates --------------------------------------------------------------------------
 
     def watch(self, since: History | None = None) -> AsyncIterator[SessionChanges]:
@@ -267,7 +284,7 @@ class Engine:
             self.workspace.sessions_dir,
             poll=self.poll,
             cache=self.store.cache,
-            baseline=since.file_keys if since is not None and since.directory_exists else None,
+            baseline=since.keys if since is not None and since.directory_exists else None,
         )
         return watcher.changes()
 
@@ -521,28 +538,22 @@ class Engine:
 
         return self.store.update(path, point_to_new_file)
 
-    def running_sessions(self) -> list[SessionSummary]:
+    def running_sessions(self) -> list[SessionRow]:
         """Sessions whose worker runs now, or is starting (all files, live status).
 
         The app warns before quitting. Only the files whose text says ``"running"`` or holds a
         launch record are validated (see ``may_mention``).
         """
         running = []
-        for index, path in enumerate(self.store.candidate_paths(), start=1):
+        for path in self.store.candidate_paths():
             if not may_mention(path, "running", "launched_at"):
                 continue
-            entry = self.store.cache.get(path)
-            if entry is None or entry.metadata is None:
-                continue
-            record = SessionRecord(path, entry.metadata, entry.mtime, entry.size)
-            summary = self.summarize(index, record)
-            if summary.status in ("running", "starting"):
-                running.append(summary)
+            row = self.store.cache.get(path)
+            if row is not None and row.readable:
+                row = self._live(row)
+                if row.status in ("running", "starting"):
+                    running.append(row)
         return running
-
-    async def arun(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run any blocking facade method in a thread."""
-        return await asyncio.to_thread(method, *args, **kwargs)
 
     # -- results, templates, cleanup -----------------------------------------------------------
     # Imported inside the methods: engine.cleanup imports this module, and none of them is

@@ -1,16 +1,21 @@
-"""One row of the history, as both the ``sessions`` command and the TUI's table show it."""
+"""The history as shown: a window of session rows, numbered, with their live status.
+
+The window is the ``limit`` newest session files (all of them when ``limit`` is None), newest
+first by modification time, or the first matches of a search. The stat values of every session
+file are kept with it, so that a batch of changes from the watcher can be applied by key (see
+``Engine.updated``): a new or changed row takes its place, a removed one leaves, and only a row
+that enters the window from outside it is read. Nothing here reads files or looks at processes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import PurePath
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.store import SessionRecord
+from engine.rows import SessionRow, StatKey
 
 if TYPE_CHECKING:
-    from engine.schema import TrainingMetadata
+    from engine.filters import SessionFilter
 
 STATUS_SYMBOLS = {
     "completed": "✓",
@@ -28,91 +33,53 @@ def status_label(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '•')} {status}"
 
 
-def session_date(metadata: TrainingMetadata, fallback_mtime: float) -> str:
-    """Creation date as ``YYYY-MM-DD HH:MM`` from the session timestamp (else the file's mtime)."""
-    stamp = metadata.training_session.timestamp
-    for fmt in ("%Y%m%d_%H%M%S", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(
-                stamp[:15] if fmt.startswith("%Y%m") else stamp[:19], fmt
-            ).strftime("%Y-%m-%d %H:%M")
-        except ValueError:
-            continue
-    return datetime.fromtimestamp(fallback_mtime).strftime("%Y-%m-%d %H:%M")
-
-
-def model_label(metadata: TrainingMetadata) -> str:
-    """The model column: the model, or ``(multiple)`` for several or for distributed mode."""
-    config = metadata.training_model_config
-    models = config.models()
-    if config.training_mode == "distributed" or len(models) > 1:
-        return "(multiple)"
-    return models[0] if models else "-"
-
-
-def dataset_label(metadata: TrainingMetadata) -> str:
-    """The dataset column: the file name of the dataset."""
-    primary = metadata.dataset_config.primary_file
-    if not primary:
-        return "-"
-    # PurePath of either flavour: a collaborator's Windows path should still show its file name.
-    return PurePath(primary.replace("\\", "/")).name or primary
+def numbered(rows: list[SessionRow], first: int = 1) -> list[SessionRow]:
+    """``rows`` (newest first) with history numbers: readable rows count from ``first``."""
+    index = first
+    result = []
+    for row in rows:
+        if row.readable:
+            result.append(row.numbered(index))
+            index += 1
+        else:
+            result.append(row.numbered(None))
+    return result
 
 
 @dataclass(frozen=True)
-class SessionSummary:
-    """One history row."""
+class History:
+    """Session rows as the history shows them: readable and unreadable, newest first."""
 
-    index: int
-    session_id: str
-    file: str
-    date: str
-    mode: str
-    dataset: str
-    model: str
-    status: str
-    best_f1: float | None
-    mtime: float
-    step: int | None = None
-    """Progress of a running session: steps done of ``max_steps`` for the current model."""
-    max_steps: int | None = None
-    current_model_index: int | None = None
-    """1-based position of the model being trained among ``models_total``."""
-    models_total: int | None = None
+    rows: list[SessionRow] = field(default_factory=list)
+    limit: int | None = None
+    """How many of the newest files the window holds; None for every file."""
+    total_files: int = 0
+    """Session files in the directory (listed or not)."""
+    directory_exists: bool = True
+    keys: dict[str, StatKey] = field(default_factory=dict, repr=False)
+    """Stat values of every session file, by path: what the window is taken from, and what a
+    watcher started from this history compares with."""
+    search: SessionFilter | None = None
+    """The search these rows match; None for the newest files."""
 
-    @classmethod
-    def from_record(
-        cls, index: int, record: SessionRecord, status: str | None = None
-    ) -> SessionSummary:
-        """Summarise a record; ``status`` overrides the recorded one (liveness)."""
-        metadata = record.metadata
-        return cls(
-            index=index,
-            session_id=metadata.session_id,
-            file=record.path.name,
-            date=session_date(metadata, record.mtime),
-            mode=metadata.training_model_config.training_mode,
-            dataset=dataset_label(metadata),
-            model=model_label(metadata),
-            status=status or metadata.status,
-            best_f1=metadata.execution_status.best_f1,
-            mtime=record.mtime,
-            step=metadata.execution_status.step,
-            max_steps=metadata.execution_status.max_steps,
-            current_model_index=metadata.execution_status.current_model_index,
-            models_total=metadata.execution_status.models_total,
-        )
+    @property
+    def sessions(self) -> list[SessionRow]:
+        """The readable rows."""
+        return [row for row in self.rows if row.readable]
+
+    @property
+    def unreadable(self) -> list[SessionRow]:
+        """The rows of files that cannot be read, with their reason."""
+        return [row for row in self.rows if not row.readable]
+
+    @property
+    def validated(self) -> bool:
+        """Whether every row was validated (the app's first frame shows rows before)."""
+        return all(row.validated for row in self.rows)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``sessions --json`` form."""
+        """The ``sessions --json`` document."""
         return {
-            "index": self.index,
-            "session_id": self.session_id,
-            "file": self.file,
-            "date": self.date,
-            "mode": self.mode,
-            "dataset": self.dataset,
-            "model": self.model,
-            "status": self.status,
-            "best_f1": self.best_f1,
+            "sessions": [row.to_json() for row in self.sessions],
+            "unreadable": [{"file": row.path.name, "error": row.error} for row in self.unreadable],
         }

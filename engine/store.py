@@ -19,8 +19,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from engine.files import UnsafeFileError, expand_user, read_regular
+from engine.rows import UTF8_BOM, SessionRow, StatKey, row_from_document, unreadable_row
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -160,7 +161,6 @@ def _format_validation_error(error: ValidationError) -> str:
 
 #: jiter's (pydantic's JSON parser) wording of a syntax error, turned into ours.
 _JSON_ERROR = re.compile(r"Invalid JSON: (?P<what>.*) at line (?P<line>\d+) column (?P<column>\d+)")
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _json_error(raw: bytes, message: str) -> str:
@@ -201,7 +201,7 @@ def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
     if not raw.strip():
         raise MetadataError(path, "empty file")
     try:
-        return TrainingMetadata.model_validate_json(raw.removeprefix(_UTF8_BOM))
+        return TrainingMetadata.model_validate_json(raw.removeprefix(UTF8_BOM))
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
@@ -218,6 +218,50 @@ def parse_metadata_bytes(path: Path, raw: bytes) -> TrainingMetadata:
         ) from None
 
 
+def row_from_bytes(path: Path, key: StatKey, raw: bytes, *, validate: bool) -> SessionRow:
+    """The row of a session file's bytes; with ``validate``, the whole document is checked.
+
+    Never raises: a file that cannot be parsed or validated is an unreadable row with the
+    reason (see engine.store.parse_metadata_bytes). Without ``validate`` nothing imports
+    pydantic, and the reason of a file that is no JSON object is the json module's.
+    """
+    reason = None
+    try:
+        document = json.loads(raw.removeprefix(UTF8_BOM))
+    except json.JSONDecodeError as error:
+        reason = f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        reason = f"invalid JSON: {type(error).__name__}"
+    else:
+        if isinstance(document, dict):
+            row = row_from_document(path, key, document)
+            return validated_row(row, raw) if validate else row
+        reason = f"expected a JSON object, found {type(document).__name__}"
+    row = unreadable_row(path, key, reason, validated=False)
+    return validated_row(row, raw) if validate else row
+
+
+def validated_row(row: SessionRow, raw: bytes) -> SessionRow:
+    """``row`` with its validated metadata, or unreadable with the validation's reason."""
+    try:
+        metadata = parse_metadata_bytes(row.path, raw)
+    except MetadataError as error:
+        return unreadable_row(row.path, row.stat, error.reason)
+    if not row.readable:
+        # Only the json module refused it (pydantic's parser reads a little more).
+        row = row_from_document(row.path, row.stat, metadata.to_document())
+    return replace(row, metadata=metadata, validated=True)
+
+
+def _read_failure(path: Path, error: OSError) -> str:
+    """Why a session file could not be read, for its unreadable row."""
+    if isinstance(error, FileNotFoundError):
+        return "dangling symbolic link" if os.path.islink(path) else "file not found"
+    if isinstance(error, UnsafeFileError):
+        return str(error)
+    return f"cannot read: {error.strerror or error}"
+
+
 def read_metadata(path: Path) -> TrainingMetadata:
     """Read and validate one metadata file. Raises MetadataError (never OSError).
 
@@ -226,45 +270,9 @@ def read_metadata(path: Path) -> TrainingMetadata:
     """
     try:
         raw = read_regular(path, MAX_METADATA_BYTES)
-    except FileNotFoundError:
-        if os.path.islink(path):
-            raise MetadataError(path, "dangling symbolic link") from None
-        raise MetadataError(path, "file not found") from None
-    except UnsafeFileError as exc:
-        raise MetadataError(path, str(exc)) from None
-    except OSError as exc:
-        raise MetadataError(path, f"cannot read: {exc.strerror or exc}") from None
+    except OSError as error:
+        raise MetadataError(path, _read_failure(path, error)) from None
     return parse_metadata_bytes(path, raw)
-
-
-StatKey = tuple[int, int, int]
-"""(mtime_ns, size, inode): a file whose key is unchanged is not read again."""
-
-
-@dataclass(frozen=True)
-class CachedSession:
-    """One session file as last read: its parsed document, or why it could not be read."""
-
-    path: Path
-    mtime_ns: int
-    size: int
-    inode: int
-    metadata: TrainingMetadata | None
-    error: str | None = None
-    """Why the file is unreadable (reported, never raised); None when ``metadata`` is set."""
-
-    @property
-    def key(self) -> StatKey:
-        return (self.mtime_ns, self.size, self.inode)
-
-    @property
-    def mtime(self) -> float:
-        """Modification time in seconds since the epoch."""
-        return self.mtime_ns / 1e9
-
-    @property
-    def session_id(self) -> str | None:
-        return self.metadata.session_id if self.metadata is not None else None
 
 
 def _stat(path: Path) -> os.stat_result | None:
@@ -284,60 +292,59 @@ def _key(st: os.stat_result) -> StatKey:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+def read_row(path: Path, key: StatKey, *, validate: bool) -> SessionRow:
+    """The row of one session file (see engine.rows); never raises."""
+    try:
+        raw = read_regular(path, MAX_METADATA_BYTES)
+    except OSError as error:
+        return unreadable_row(path, key, _read_failure(path, error))
+    return row_from_bytes(path, key, raw, validate=validate)
+
+
 class SessionCache:
-    """Parsed session files by path, re-read only when their (mtime, size, inode) changes.
+    """Session rows by path, made again only when the file's (mtime, size, inode) changes.
 
     Methods block (stat, read, parse): call them from a thread, not the event loop. They may be
     called from several threads; two lookups of the same changed file may both parse it.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[Path, CachedSession] = {}
+        self._rows: dict[Path, SessionRow] = {}
         self.parses = 0
         """Files parsed so far (what the cache saves is visible in tests and benchmarks)."""
 
     def __contains__(self, path: object) -> bool:
-        return path in self._entries
+        return path in self._rows
 
-    def get(self, path: Path) -> CachedSession | None:
-        """The file's current content, parsed only if it changed since the last call.
+    def get(
+        self, path: Path, *, validate: bool = True, key: StatKey | None = None
+    ) -> SessionRow | None:
+        """The row of the file as it is now, made only if it changed since the last call.
 
-        Returns None when the file does not exist (and forgets it).
+        Args:
+            path: the session file.
+            validate: check the whole document (pydantic); without, a row that was never
+                validated is made from the parsed JSON alone (see engine.rows).
+            key: the file's stat values when the caller has just taken them (a scan).
+
+        Returns:
+            None when the file does not exist (and forgets it).
         """
-        st = _stat(path)
-        if st is None:
-            self._entries.pop(path, None)
-            return None
-        key = _key(st)
-        cached = self._entries.get(path)
-        if cached is not None and cached.key == key:
+        if key is None:
+            st = _stat(path)
+            if st is None:
+                self._rows.pop(path, None)
+                return None
+            key = _key(st)
+        cached = self._rows.get(path)
+        if cached is not None and cached.stat == key and (cached.validated or not validate):
             return cached
         # The key is taken before reading: if the file changes while it is read, the next event
         # finds a newer key and reads it again, so the cache never keeps stale content.
         self.parses += 1
-        try:
-            entry = CachedSession(path, *key, metadata=read_metadata(path))
-        except MetadataError as exc:
-            entry = CachedSession(path, *key, metadata=None, error=exc.reason)
-        self._entries[path] = entry
-        return entry
-
-    def scan(
-        self,
-        directory: Path,
-        limit: int | None = None,
-        keys: dict[str, StatKey] | None = None,
-    ) -> list[CachedSession]:
-        """The ``limit`` newest session files of ``directory`` (all when None), newest first.
-
-        Files are ordered by their stat values first, so only the returned ones are read, and
-        unchanged ones are not read again. ``keys`` is a ``scan_keys`` result the caller already
-        has (one directory scan instead of two).
-        """
-        if keys is None:
-            keys = scan_keys(directory)
-        chosen = newest_first(keys, limit)
-        return [entry for path in chosen if (entry := self.get(Path(path))) is not None]
+        row = read_row(path, key, validate=validate)
+        self._rows[path] = row
+        return row
 
 
 def newest_first(keys: dict[str, StatKey], limit: int | None = None) -> list[str]:
@@ -377,40 +384,21 @@ def scan_keys(directory: Path) -> dict[str, StatKey]:
     return keys
 
 
-@dataclass(frozen=True)
-class SessionRecord:
-    """A readable session file."""
-
-    path: Path
-    metadata: TrainingMetadata
-    mtime: float
-    size: int
-
-    @property
-    def session_id(self) -> str:
-        return self.metadata.session_id
-
-
-@dataclass(frozen=True)
-class UnreadableFile:
-    """A candidate file that could not be read or validated."""
-
-    path: Path
-    error: str
-    mtime: float
+Rows = list[SessionRow]
+"""(Named here: inside SessionStore, ``list`` is its method.)"""
 
 
 @dataclass
 class Listing:
-    """The result of listing the sessions directory."""
+    """The newest session files of a directory, as rows (readable or not), newest first."""
 
-    records: list[SessionRecord] = field(default_factory=list)
-    unreadable: list[UnreadableFile] = field(default_factory=list)
+    rows: list[SessionRow] = field(default_factory=list)
     total_files: int = 0
     """Candidate files in the directory (listed or not)."""
     directory_exists: bool = True
     keys: dict[str, StatKey] = field(default_factory=dict, repr=False)
-    """Stat values of every candidate file when listed: what a watcher compares with."""
+    """Stat values of every candidate file when listed: what a watcher compares with, and what
+    a window of the newest files is taken from."""
 
 
 class SessionStore:
@@ -419,7 +407,7 @@ class SessionStore:
     def __init__(self, workspace: Workspace, cache: SessionCache | None = None) -> None:
         self.workspace = workspace
         self.cache = cache if cache is not None else SessionCache()
-        """Parsed files by path and stat values; shared with the watcher."""
+        """Rows by path and stat values; shared with the watcher."""
 
     @property
     def directory(self) -> Path:
@@ -431,36 +419,34 @@ class SessionStore:
         """Every candidate file, newest first by modification time (then by name); none read."""
         return [Path(path) for path in newest_first(scan_keys(self.directory))]
 
-    def list(self, limit: int | None = DEFAULT_LIMIT) -> Listing:
-        """The ``limit`` most recent candidates (all when None), parsed.
+    def list(self, limit: int | None = DEFAULT_LIMIT, *, validate: bool = True) -> Listing:
+        """The rows of the ``limit`` newest candidate files (all when None), newest first.
 
-        Only the returned files are parsed, and through the cache: a file unchanged since the
-        last listing (same mtime, size and inode) is not parsed again.
+        Only those files are read, and through the cache: a file unchanged since the last
+        listing (same mtime, size and inode) is not read again. Without ``validate`` the rows
+        are made without pydantic (see engine.rows).
         """
         if not self.directory.is_dir():
             return Listing(directory_exists=False)
         keys = scan_keys(self.directory)
-        listing = Listing(total_files=len(keys), keys=keys)
-        for entry in self.cache.scan(self.directory, limit, keys):
-            if entry.metadata is None:
-                listing.unreadable.append(
-                    UnreadableFile(entry.path, entry.error or "unreadable", entry.mtime)
-                )
-            else:
-                listing.records.append(
-                    SessionRecord(entry.path, entry.metadata, entry.mtime, entry.size)
-                )
-        return listing
+        return Listing(
+            self.rows(newest_first(keys, limit), keys, validate=validate), len(keys), True, keys
+        )
+
+    def rows(
+        self, paths: Iterable[str], keys: dict[str, StatKey], *, validate: bool = True
+    ) -> Rows:
+        """The rows of ``paths`` (whose stat values are ``keys``), in that order."""
+        rows: Rows = []
+        for path in paths:
+            row = self.cache.get(Path(path), validate=validate, key=keys[path])
+            if row is not None:
+                rows.append(row)
+        return rows
 
     def load(self, path: Path) -> TrainingMetadata:
         """Read one file. Raises MetadataError."""
         return read_metadata(path)
-
-    def record(self, path: Path) -> SessionRecord:
-        """Read one file with its stat values. Raises MetadataError."""
-        metadata = read_metadata(path)
-        st = path.stat()
-        return SessionRecord(path, metadata, st.st_mtime, st.st_size)
 
     # -- resolving references -----------------------------------------------------------------
 
@@ -479,10 +465,11 @@ class SessionStore:
         if reference.isdigit():
             index = int(reference)
             listing = self.list(limit=None)
-            if 1 <= index <= len(listing.records):
-                return listing.records[index - 1].path
+            readable = [row for row in listing.rows if row.readable]
+            if 1 <= index <= len(readable):
+                return readable[index - 1].path
             raise SessionNotFoundError(
-                f"no session #{index} in the history ({len(listing.records)} readable sessions);"
+                f"no session #{index} in the history ({len(readable)} readable sessions);"
                 " run `llmtool-tui sessions --all` to see the numbers"
             )
         found = self.find_by_session_id(reference)
@@ -504,8 +491,8 @@ class SessionStore:
         for path in self.candidate_paths():
             if not may_mention(path, session_id):
                 continue
-            entry = self.cache.get(path)
-            if entry is not None and entry.session_id == session_id:
+            row = self.cache.get(path)
+            if row is not None and row.readable and row.session_id == session_id:
                 return path
         return None
 

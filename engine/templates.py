@@ -410,9 +410,11 @@ def _dataset_changes(document: dict[str, Any], dataset_path: str) -> list[str]:
 
 
 def _find_by_uuid(store: SessionStore, session_uuid: str) -> tuple[Path, str] | None:
-    for record in store.list(limit=None).records:
-        if derived_session_uuid(record.metadata.to_document()) == session_uuid:
-            return record.path, record.session_id
+    for row in store.list(limit=None).rows:
+        if row.metadata is not None and derived_session_uuid(row.metadata.to_document()) == (
+            session_uuid
+        ):
+            return row.path, row.session_id
     return None
 
 

@@ -4,9 +4,9 @@ Built on ``watchfiles.awatch`` (inotify, or polling for network filesystems wher
 nothing). Events only say which paths to look at: what is reported is decided by comparing each
 path's current stat values with the ones last reported, so an atomic replace (the store's temp
 file renamed over the target) is one ``changed`` session, the store's hidden temp files are never
-seen, and duplicate or coalesced events cost nothing. Parsed documents are kept in a
-``SessionCache`` keyed by path and (mtime, size, inode): one changed file costs one stat and one
-parse, whatever the number of files in the directory.
+seen, and duplicate or coalesced events cost nothing. Rows are kept in a ``SessionCache`` keyed by
+path and (mtime, size, inode): one changed file costs one stat and one parse, whatever the number
+of files in the directory, and the row it reports is the one the history shows.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from watchfiles import Change, awatch
 
 from engine.errors import BadInputError
-from engine.store import CachedSession, SessionCache, StatKey, is_session_candidate, scan_keys
+from engine.rows import SessionRow, StatKey
+from engine.store import SessionCache, is_session_candidate, scan_keys
 
 #: Milliseconds watchfiles waits between checks for new events. An event is yielded after the
 #: first check that finds no newer one, so the latency is between one and two steps: 20 ms gives
@@ -41,8 +42,10 @@ DIRECTORY_CHECK_MS = 1_000
 class SessionChanges:
     """One batch of changes, each path at most once."""
 
-    added: list[CachedSession] = field(default_factory=list)
-    changed: list[CachedSession] = field(default_factory=list)
+    added: list[SessionRow] = field(default_factory=list)
+    """Rows of files that appeared (validated)."""
+    changed: list[SessionRow] = field(default_factory=list)
+    """Rows of files whose content or identity changed (validated)."""
     removed: list[Path] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -121,18 +124,18 @@ class SessionWatcher:
         batch = SessionChanges()
         for name in sorted(set(paths)):
             path = Path(name)
-            entry = self.cache.get(path)
+            row = self.cache.get(path)
             previous = self._reported.get(name)
-            if entry is None:
+            if row is None:
                 if previous is not None:
                     del self._reported[name]
                     batch.removed.append(path)
                 continue
             if previous is None:
-                batch.added.append(entry)
-            elif previous != entry.key:
-                batch.changed.append(entry)
-            self._reported[name] = entry.key
+                batch.added.append(row)
+            elif previous != row.stat:
+                batch.changed.append(row)
+            self._reported[name] = row.stat
         return batch
 
     def _resync(self) -> SessionChanges:
@@ -153,7 +156,7 @@ class SessionWatcher:
                 for path, key in self._baseline.items()
             }
             return identity
-        # What is present now is the baseline, not a change: the caller lists it (cache.scan).
+        # What is present now is the baseline, not a change: the caller lists it (store.list).
         # Only stat values are taken, so a directory of 10,000 files costs no parse here.
         self._reported = scan_keys(self.sessions_dir)
         return identity
@@ -164,7 +167,7 @@ class SessionWatcher:
         """Yield each batch of changes after watching starts, until ``stop_event`` or cancel.
 
         Files present when watching starts are not reported: list them with
-        ``self.cache.scan(self.sessions_dir)``; with a ``baseline``, what differs from it is
+        ``SessionStore.list``; with a ``baseline``, what differs from it is
         reported in the first batch. Empty batches are never yielded.
 
         Raises:

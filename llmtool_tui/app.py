@@ -8,8 +8,8 @@ actions in threads, and asks before anything that cannot be taken back at once.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from contextlib import suppress
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -27,6 +27,7 @@ from engine.watcher import SessionChanges
 from llmtool_tui import dialogs, screens
 from llmtool_tui.clock import Clock, utc_clock
 from llmtool_tui.commands import SessionCommands
+from llmtool_tui.live_history import RECHECK_INTERVAL_S, LiveHistory
 from llmtool_tui.messages import (
     CompareRequested,
     LiveViewRequested,
@@ -37,7 +38,6 @@ from llmtool_tui.messages import (
     SessionLaunched,
     StopRequested,
 )
-from llmtool_tui.recent_history import RecentHistory
 from llmtool_tui.untrusted import visible
 
 #: Seconds the quit check may take before the app says what it is doing.
@@ -66,28 +66,30 @@ class StudioApp(App[None]):
         self.watch_sessions = watch
         self.sessions_changed: Signal[SessionChanges] = Signal(self, "sessions_changed")
         """Published with each batch of changes of ``logs/training_sessions/``."""
-        self.recent_history = RecentHistory(engine)
-        """The history read ahead of option 1, so that it opens at once."""
+        self.live_history = LiveHistory(self, engine)
+        """The history's 20 newest sessions, listed after the first frame and kept current."""
 
     def get_default_screen(self) -> Screen[None]:
         return screens.OptionsScreen()
 
     def on_mount(self) -> None:
-        # After the first frame: the history's listing (pydantic's import, a stat of every
-        # session file) and the watcher's start would otherwise delay it.
-        self.call_after_refresh(self._read_ahead_and_watch)
+        # After the first frame: the history's listing (a stat of every session file) and the
+        # watcher's start would otherwise delay it.
+        self.call_after_refresh(self._list_and_watch)
+        self.set_interval(RECHECK_INTERVAL_S, self._recheck_running)
 
     @work(group="session-watcher", exit_on_error=False)
-    async def _read_ahead_and_watch(self) -> None:
+    async def _list_and_watch(self) -> None:
         # The listing first, as it is what ``1`` waits for; then one watcher for the whole app
-        # (screens subscribe to the signal), starting from that listing: what changed since is
+        # (screens subscribe to the signals), starting from that listing: what changed since is
         # reported, and the directory is not scanned a second time.
-        with suppress(OSError, StoreError):  # the history reports it when opened
-            await self.recent_history.read_ahead()
-        if not self.watch_sessions:
-            return
-        async for changes in self.engine.watch(since=self.recent_history.history):
-            self.sessions_changed.publish(changes)
+        await self.live_history.list_and_follow(
+            self.sessions_changed if self.watch_sessions else None
+        )
+
+    @work(group="history-liveness", exclusive=True, exit_on_error=False)
+    async def _recheck_running(self) -> None:
+        await self.live_history.recheck()
 
     @on(Worker.StateChanged)
     def _report_worker_error(self, event: Worker.StateChanged) -> None:
@@ -123,7 +125,7 @@ class StudioApp(App[None]):
     def action_open_history(self) -> None:
         """Option 1: the history of previous sessions."""
         self.push_screen(
-            screens.HistoryScreen(self.engine, self.sessions_changed, self.recent_history)
+            screens.HistoryScreen(self.engine, self.sessions_changed, self.live_history)
         )
 
     def action_new_session(self) -> None:
@@ -207,9 +209,9 @@ class StudioApp(App[None]):
         engine = self.engine
         try:
             if how == "resume":
-                launched: LaunchedSession = await engine.arun(engine.resume, path)
+                launched: LaunchedSession = await asyncio.to_thread(engine.resume, path)
             else:
-                launched = await engine.arun(
+                launched = await asyncio.to_thread(
                     engine.relaunch, path, dataset=dataset, overrides=overrides
                 )
         except DatasetMissingError as missing:
@@ -241,7 +243,7 @@ class StudioApp(App[None]):
     @work(group="session-actions", exit_on_error=False)
     async def _stop(self, path: Path) -> None:
         self.notify("Stopping… (the worker saves a checkpoint first)", markup=False)
-        report = await self.engine.arun(self.engine.stop, path)
+        report = await asyncio.to_thread(self.engine.stop, path)
         self.notify(
             visible(report.message),
             severity="information" if report.stopped else "error",
@@ -262,7 +264,7 @@ class StudioApp(App[None]):
             lambda: self.notify("Checking for running sessions…", timeout=5, markup=False),
         )
         try:
-            running = await self.engine.arun(self.engine.running_sessions)
+            running = await asyncio.to_thread(self.engine.running_sessions)
         finally:
             slow.stop()
         if not running:

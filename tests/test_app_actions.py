@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from engine.facade import Engine
-from engine.history import SessionSummary
+from engine.rows import SessionRow
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.supervisor import WorkerHandle, launch_worker
@@ -87,7 +87,9 @@ async def wait_for_completed_run(pilot: Pilot[None]) -> MonitorScreen:
 
 
 def sessions_in(store: SessionStore) -> dict[str, TrainingMetadata]:
-    return {record.session_id: record.metadata for record in store.list(None).records}
+    return {
+        row.session_id: row.metadata for row in store.list(None).rows if row.metadata is not None
+    }
 
 
 async def test_resume_starts_the_worker_and_follows_it_live(
@@ -248,7 +250,7 @@ async def test_a_slow_quit_check_says_what_it_is_doing(
 ) -> None:
     engine = Engine(workspace)
 
-    def slow_check() -> list[SessionSummary]:
+    def slow_check() -> list[SessionRow]:
         time.sleep(1.0)  # thousands of session files on a cold disk
         return []
 

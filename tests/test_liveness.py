@@ -320,7 +320,7 @@ def test_running_sessions_validate_only_files_that_say_running(workspace: Worksp
     with idle_process(alive) as process:
         record_running(workspace, alive, process)
         running = engine.running_sessions()
-    assert [summary.file for summary in running] == [alive.name]
+    assert [row.path.name for row in running] == [alive.name]
     # The dead run was found (and written back as interrupted); the 40 completed sessions were
     # never validated, which is what makes quitting quick among thousands of files.
     assert read_metadata(dead).execution_status.status == "interrupted"

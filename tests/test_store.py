@@ -12,10 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import engine.store as store_module
+from engine.rows import SessionRow
 from engine.schema import InvalidTransitionError, TrainingMetadata
 from engine.store import MetadataError, SessionNotFoundError, SessionStore, read_metadata
 from engine.workspace import Workspace
@@ -47,8 +49,8 @@ def test_listing_is_newest_first_and_limited(
         _set_mtime(path, 1_800_000_000 - age * 60)
     listing = store.list()
     assert listing.total_files == 25
-    assert [r.path for r in listing.records] == list(reversed(paths))[:20]
-    assert len(store.list(limit=None).records) == 25
+    assert [r.path for r in listing.rows] == list(reversed(paths))[:20]
+    assert len(store.list(limit=None).rows) == 25
 
 
 def test_listing_parses_only_listed_files(
@@ -58,15 +60,15 @@ def test_listing_parses_only_listed_files(
     for i in range(300):
         (store.directory / f"s{i:04d}.json").write_text(json.dumps(document))
     parsed: list[Path] = []
-    original = store_module.read_metadata
+    original = store_module.row_from_bytes
 
-    def counting(path: Path) -> TrainingMetadata:
+    def counting(path: Path, *args: Any, **kwargs: Any) -> SessionRow:
         parsed.append(path)
-        return original(path)
+        return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(store_module, "read_metadata", counting)
+    monkeypatch.setattr(store_module, "row_from_bytes", counting)
     listing = store.list(limit=20)
-    assert len(listing.records) == 20
+    assert len(listing.rows) == 20
     assert len(parsed) == 20
 
 
@@ -137,8 +139,8 @@ def test_malformed_files_are_listed_as_unreadable_beside_valid_ones(
     (store.directory / "notes.txt").write_text("not a candidate")
     (store.directory / ".hidden.json.abcd.tmp").write_text("{")
     listing = store.list(limit=None)
-    assert sorted(r.path for r in listing.records) == sorted(valid_paths)
-    reasons = {u.path.name: u.error for u in listing.unreadable}
+    assert sorted(r.path for r in listing.rows if r.readable) == sorted(valid_paths)
+    reasons = {u.path.name: u.error for u in listing.rows if not u.readable}
     assert set(reasons) == set(expected)
     for name, words in expected.items():
         assert words in reasons[name], (name, reasons[name])
@@ -257,4 +259,4 @@ def test_writer_killed_mid_update_always_leaves_a_parseable_file(
         metadata = read_metadata(path)
         assert metadata.session_id.startswith("train_")
     # Leftover temporary files from killed writers are hidden and never listed.
-    assert [r.path for r in store.list().records] == [path]
+    assert [r.path for r in store.list().rows] == [path]

@@ -136,7 +136,7 @@ def test_a_detached_training_runs_on_while_an_unsaved_one_trains_in_the_foregrou
     assert read_metadata(unsaved).status == "completed"
     code, _, err = _run(capsys, *ws, "resume", str(unsaved))
     assert code == 2 and "--no-save: it cannot be resumed" in err
-    listed = [record.path for record in SessionStore(workspace).list().records]
+    listed = [row.path for row in SessionStore(workspace).list().rows if row.readable]
     assert listed == [detached]
 
     deadline = time.monotonic() + 240

@@ -62,7 +62,7 @@ def test_an_unsaved_session_lives_only_in_its_run_directory(
 ) -> None:
     first = create_session(store, _metadata(tmp_path), save=False)
     second = create_session(store, _metadata(tmp_path), save=False)
-    assert store.list().records == []
+    assert store.list().rows == []
     assert first.name == "metadata.json"
     assert first.parent == store.workspace.run_dir(store.load(first).session_id)
     # Same second: the second session gets its own id and run directory.

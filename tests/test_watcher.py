@@ -163,7 +163,8 @@ async def test_files_present_at_start_are_the_baseline_not_changes(workspace: Wo
         # The resync after the watch starts must not report the baseline either.
         await asyncio.sleep(1.2)
         assert existing not in collector.added()
-        assert collector.watcher.cache.scan(workspace.sessions_dir)[0].path in (existing, new)
+        newest = SessionStore(workspace, collector.watcher.cache).list(limit=1).rows[0]
+        assert newest.path in (existing, new)
 
 
 async def test_missing_sessions_directory_is_created(tmp_path: Path) -> None:
@@ -271,7 +272,8 @@ def test_cache_parses_a_file_again_only_when_it_changes(workspace: Workspace) ->
     # Modified in place (same inode), the same size: the mtime tells.
     text = path.read_text().replace("changed by replace", "CHANGED BY REPLACE")
     path.write_text(text)
-    os.utime(path, ns=(replaced.mtime_ns + 10_000_000, replaced.mtime_ns + 10_000_000))
+    later = replaced.stat[0] + 10_000_000
+    os.utime(path, ns=(later, later))
     in_place = cache.get(path)
     assert in_place is not None and in_place.metadata is not None
     assert in_place.metadata.notes == "CHANGED BY REPLACE"
@@ -288,22 +290,22 @@ def test_cache_reports_unreadable_files_instead_of_raising(workspace: Workspace)
     empty.write_text("")
     dangling = workspace.sessions_dir / "training_metadata_link.json"
     dangling.symlink_to(workspace.sessions_dir / "missing.json")
-    entries = {entry.path: entry for entry in cache.scan(workspace.sessions_dir)}
+    entries = {row.path: row for row in SessionStore(workspace, cache).list().rows}
     assert entries[empty].error == "empty file"
     assert entries[dangling].error == "dangling symbolic link"
     assert all(entry.metadata is None for entry in entries.values())
 
 
-def test_cache_scan_with_a_limit_reads_only_the_newest_files(workspace: Workspace) -> None:
+def test_a_listing_with_a_limit_reads_only_the_newest_files(workspace: Workspace) -> None:
     paths = [write_session(workspace, index) for index in range(5)]
     for age, path in enumerate(reversed(paths)):
         os.utime(path, (1_700_000_000 - age, 1_700_000_000 - age))
-    cache = SessionCache()
-    newest = cache.scan(workspace.sessions_dir, limit=2)
-    assert [entry.path for entry in newest] == [paths[4], paths[3]]
-    assert cache.parses == 2
-    assert [entry.path for entry in cache.scan(workspace.sessions_dir)] == paths[::-1]
-    assert cache.parses == 5
+    store = SessionStore(workspace)
+    newest = store.list(limit=2).rows
+    assert [row.path for row in newest] == [paths[4], paths[3]]
+    assert store.cache.parses == 2
+    assert [row.path for row in store.list(limit=None).rows] == paths[::-1]
+    assert store.cache.parses == 5
 
 
 async def test_watching_since_a_listing_reports_what_changed_after_it(
@@ -316,9 +318,7 @@ async def test_watching_since_a_listing_reports_what_changed_after_it(
     added = write_session(workspace, 3)
     write_session(workspace, 1, status="running")
     deleted.unlink()
-    watcher = SessionWatcher(
-        workspace.sessions_dir, cache=engine.store.cache, baseline=listed.file_keys
-    )
+    watcher = SessionWatcher(workspace.sessions_dir, cache=engine.store.cache, baseline=listed.keys)
     async with watching(watcher) as collector:
         await collector.until(
             lambda: (

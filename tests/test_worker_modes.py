@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.history import model_label
+from engine.rows import model_label
 from engine.schema import SplitConfig
 from engine.store import SessionStore
 from tests.test_training_support import (
@@ -97,7 +97,8 @@ def test_benchmark_trains_every_model_and_names_the_best(sessions: dict[str, Sce
     assert status.best_model == max(models, key=lambda m: (best_by_model[m], -models.index(m)))
     assert status.best_f1 == pytest.approx(best_by_model[status.best_model])
     assert Path(status.best_model_path or "").name == Path(status.best_model or "").name
-    assert model_label(metadata) == "(multiple)"
+    config = metadata.training_model_config
+    assert model_label(config.training_mode, config.models()) == "(multiple)"
     started = [e for e in progress_events(path) if e["event"] == "model_started"]
     assert [(e["index"], e["total"]) for e in started] == [(1, 2), (2, 2)]
 
@@ -143,8 +144,8 @@ def test_distributed_trains_one_binary_model_per_label(sessions: dict[str, Scena
     ]
     assert status.best_f1 == pytest.approx(sum(per_unit_best) / len(labels))
     listing = SessionStore(new_workspace(path.parents[2])).list()
-    summary = next(r for r in listing.records if r.session_id == metadata.session_id)
-    assert model_label(summary.metadata) == "(multiple)"
+    row = next(r for r in listing.rows if r.session_id == metadata.session_id)
+    assert row.model == "(multiple)"
 
 
 def test_multi_label_data_trains_one_model_with_a_multi_label_head(

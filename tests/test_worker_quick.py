@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.history import model_label
 from engine.progress import parse_event
+from engine.rows import model_label
 from engine.training.resumability import assess_resume
 from engine.workspace import Workspace
 from tests.test_training_support import (
@@ -172,4 +172,5 @@ def test_a_completed_session_cannot_be_resumed(runs: dict[str, Scenario]) -> Non
     assessment = assess_resume(_workspace(path), load(path))
     assert not assessment.resumable
     assert "relaunch" in (assessment.blocker or "")
-    assert model_label(load(path)) == load(path).training_model_config.selected_model
+    config = load(path).training_model_config
+    assert model_label(config.training_mode, config.models()) == config.selected_model

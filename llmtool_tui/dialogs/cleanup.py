@@ -9,6 +9,7 @@ what is archived is always what was shown.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import ClassVar
@@ -178,7 +179,7 @@ class CleanupDialog(ModalScreen[CleanupResult | None]):
     ) -> None:
         engine = self.engine
         try:
-            plan: CleanupPlan = await engine.arun(engine.plan_cleanup, older_than, status)
+            plan: CleanupPlan = await asyncio.to_thread(engine.plan_cleanup, older_than, status)
         except (BadInputError, OperationError, StoreError) as error:
             self._show_error(str(error))
             return
@@ -203,7 +204,7 @@ class CleanupDialog(ModalScreen[CleanupResult | None]):
             field.disabled = True
         self.query_one(Select).disabled = True
         self.query_one("#plan", Button).disabled = True
-        self.result = await self.engine.arun(self.engine.apply_cleanup, plan)
+        self.result = await asyncio.to_thread(self.engine.apply_cleanup, plan)
         self.query_one("#cleanup-plan-text", Static).update(plan_text(plan, self.result))
         self.query_one("#close", Button).focus()
 

@@ -7,6 +7,7 @@ as the command's (``Engine.export_template``), atomically, in a thread.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
     @work(group="export-template", exclusive=True, exit_on_error=False)
     async def _export(self, output: Path, *, overwrite: bool) -> None:
         engine = self.engine
-        if not overwrite and await engine.arun(output.exists):
+        if not overwrite and await asyncio.to_thread(output.exists):
 
             def replace(answer: bool | None) -> None:
                 if answer:
@@ -101,7 +102,7 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
             )
             return
         try:
-            exported: ExportedTemplate = await engine.arun(
+            exported: ExportedTemplate = await asyncio.to_thread(
                 engine.export_template, self.path, output, overwrite=overwrite
             )
         except (BadInputError, OperationError, StoreError) as error:

@@ -8,6 +8,7 @@ twice, and the session it became is named.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.text import Text
@@ -97,7 +98,7 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
     async def _import(self, source: Path, dataset: Path | None) -> None:
         engine = self.engine
         try:
-            result: ImportResult = await engine.arun(
+            result: ImportResult = await asyncio.to_thread(
                 engine.import_template, source, dataset=dataset
             )
         except (BadInputError, OperationError, StoreError) as error:

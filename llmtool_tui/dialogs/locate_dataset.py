@@ -7,6 +7,7 @@ saves the path into the session's metadata; a refusal is shown here and the user
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.text import Text
@@ -67,7 +68,7 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
     async def _save(self, new_dataset: Path) -> None:
         self._show_error("checking the file's fingerprint…", error=False)
         try:
-            metadata: TrainingMetadata = await self.engine.arun(
+            metadata: TrainingMetadata = await asyncio.to_thread(
                 self.engine.locate_dataset, self.session_path, new_dataset
             )
         except (BadInputError, OperationError, StoreError) as exc:

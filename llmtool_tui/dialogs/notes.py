@@ -8,6 +8,7 @@ the typed text still there.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,7 +54,7 @@ class SessionTextDialog(FormDialog[TrainingMetadata]):
         """Save ``notes`` and/or ``tags`` in a thread; close when saved, say why not otherwise."""
         engine = self.engine
         try:
-            metadata: TrainingMetadata = await engine.arun(
+            metadata: TrainingMetadata = await asyncio.to_thread(
                 engine.save_notes, self.path, notes=notes, tags=tags
             )
         except (BadInputError, OperationError, StoreError) as error:

@@ -10,6 +10,7 @@ The view is read again whenever the watcher reports a change of one of the sessi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +271,7 @@ class CompareScreen(Screen[None]):
     @work(group="compare-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         """Read the sessions again (in a thread) and show them."""
-        self.sessions = await self.engine.arun(load_comparison, self.engine, self.paths)
+        self.sessions = await asyncio.to_thread(load_comparison, self.engine, self.paths)
         self._show()
 
     def watch_differences_only(self) -> None:

@@ -9,6 +9,7 @@ export as a template. The view is read again whenever the watcher reports a chan
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
@@ -147,7 +148,7 @@ class DetailScreen(Screen[None]):
     async def load(self) -> None:
         """Read the session again (in a thread) and show it."""
         try:
-            view = await self.engine.ainspect(self.path)
+            view = await asyncio.to_thread(self.engine.inspect, self.path)
         except MetadataError as exc:
             self.view = None
             self._show_unreadable(exc.reason)

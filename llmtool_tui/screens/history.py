@@ -1,14 +1,16 @@
 """Previous Training Sessions: the live history table, its search, marks, and its empty states.
 
-The refresh path is the only one: the app's watcher publishes a change (or the search changes) →
-this screen fetches the history in a thread (``Engine.history`` with the parsed search) →
-``SessionTable.show_rows`` diffs it into the table. The search looks through every session file,
-not only the rows shown. From here the marked sessions are compared, the F1 chart opened,
-templates imported and old sessions archived.
+The refresh path is the only one: the app's watcher reports a batch of changes → the app applies it
+to its window of the 20 newest sessions, by key (``LiveHistory``, ``Engine.updated``) → this screen
+shows that window → ``SessionTable.show_rows`` diffs it into the table. A search, or every session
+(``a``), is this screen's own view: fetched once in a thread, then updated the same way. The
+search looks through every session file, not only the rows shown. From here the marked sessions
+are compared, the F1 chart opened, templates imported and old sessions archived.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -23,15 +25,17 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from engine.errors import BadInputError
-from engine.facade import Engine, History
+from engine.facade import Engine
 from engine.filters import FIELDS, SessionFilter, parse_filter
+from engine.history import History
+from engine.rows import SessionRow
 from engine.store import DEFAULT_LIMIT
 from engine.watcher import SessionChanges
 from llmtool_tui import dialogs
+from llmtool_tui.live_history import LiveHistory
 from llmtool_tui.messages import CompareRequested, PerformanceChartRequested, SessionChosen
-from llmtool_tui.recent_history import RecentHistory
 from llmtool_tui.untrusted import literal
-from llmtool_tui.widgets.session_table import SORT_NAMES, HistoryRow, SessionTable
+from llmtool_tui.widgets.session_table import SORT_NAMES, SessionTable
 
 if TYPE_CHECKING:
     from engine.cleanup import CleanupResult
@@ -52,17 +56,6 @@ SEARCH_PLACEHOLDER = (
     "Search: words and fields, e.g. status:failed model:camembert dataset:debates "
     "after:2026-01-01 tag:paper f1>0.8"
 )
-
-
-def history_rows(history: History, engine: Engine) -> list[HistoryRow]:
-    """Readable sessions and unreadable files, newest first."""
-    rows = [
-        HistoryRow.from_summary(summary, engine.workspace.sessions_dir / summary.file)
-        for summary in history.sessions
-    ]
-    rows += [HistoryRow.from_unreadable(unreadable) for unreadable in history.unreadable]
-    rows.sort(key=lambda row: row.mtime, reverse=True)
-    return rows
 
 
 def empty_state(
@@ -124,24 +117,24 @@ class HistoryScreen(Screen[None]):
     """Whether every session is listed rather than the DEFAULT_LIMIT most recent."""
 
     def __init__(
-        self,
-        engine: Engine,
-        sessions_changed: Signal[SessionChanges],
-        recent: RecentHistory | None = None,
+        self, engine: Engine, sessions_changed: Signal[SessionChanges], live: LiveHistory
     ) -> None:
         super().__init__()
         self.engine = engine
         self.sessions_changed = sessions_changed
-        self.recent = recent if recent is not None else RecentHistory(engine)
-        """The app's last default listing: shown at once, then fetched again."""
+        self.live = live
+        """The app's window of the newest sessions, kept current: what this screen shows unless
+        it searches or shows every session."""
         self.history: History | None = None
+        """What the table shows."""
         self.search: SessionFilter | None = None
         """The search typed last that could be parsed; None for none."""
         self.shown_search: SessionFilter | None = None
         """The search of ``history``, the one the table shows."""
         self._loading = False
         self._stale = False
-        self._fetched = False
+        self._pending: SessionChanges | None = None
+        """Changes that came while the own view was being fetched or updated."""
         self._number = ""
         self._number_timer: Timer | None = None
 
@@ -157,34 +150,34 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sessions_changed.subscribe(self, self._sessions_changed)
+        self.live.changed.subscribe(self, self._live_changed)
         self.query_one(SessionTable).focus()
-        if self.recent.history is not None:
-            # The app's last listing is in the first frame, instead of "Loading".
-            self.history = self.recent.history
-            self._show_history()
-            self._refresh_after_frame()
-        else:
-            self._show_read_ahead()
-
-    @work(group="history-load", exit_on_error=False)
-    async def _show_read_ahead(self) -> None:
-        # Opened while the app's read-ahead is under way: that listing, rather than a second one
-        # competing with it for the interpreter.
-        history = await self.recent.latest()
-        if history is not None and self.history is None:
-            self.history = history
-            self._show_history()
-        self._refresh_after_frame()
-
-    def _refresh_after_frame(self) -> None:
-        # A fresh listing, after the frame that shows the last one (a listing in a thread
-        # meanwhile would slow that frame down).
-        self.call_after_refresh(self.refresh_history)
+        if self.live.history is not None:
+            # The app's window is in the first frame, instead of "Loading".
+            self._live_changed(self.live.history)
 
     # -- loading ---------------------------------------------------------------------------
 
+    @property
+    def own_view(self) -> bool:
+        """Whether the rows are this screen's own (a search, or every session)."""
+        return self.search is not None or self.show_all
+
+    def _live_changed(self, history: History) -> None:
+        if not self.own_view:
+            self.history = history
+            self.shown_search = None
+            self._show_history()
+
     def _sessions_changed(self, changes: SessionChanges) -> None:
-        self.refresh_history()
+        if not self.own_view:
+            return
+        if self._pending is None:
+            self._pending = SessionChanges()
+        self._pending.merge(changes)
+        if not self._loading:
+            self._loading = True
+            self._load()
 
     @property
     def marked(self) -> frozenset[str]:
@@ -196,35 +189,53 @@ class HistoryScreen(Screen[None]):
 
     @property
     def fetching(self) -> bool:
-        """Whether a fetch is under way or due (the rows are still the app's last listing)."""
-        return self._loading or not self._fetched
+        """Whether the rows shown are not yet the ones asked for, validated and live."""
+        if self.own_view or self._loading:
+            return self._loading or self.history is None or self.history.search != self.search
+        return self.live.history is None or not self.live.history.validated
+
+    def _view_changed(self) -> None:
+        """The search or ``a`` changed what to show: this screen's own view, or the app's."""
+        if self.own_view:
+            self.refresh_history()
+        elif self.live.history is not None:
+            self._live_changed(self.live.history)
 
     def refresh_history(self) -> None:
-        """Fetch the history again; changes arriving meanwhile cause one more fetch after it."""
-        if self._loading:
-            self._stale = True
-            return
-        self._loading = True
-        self._load()
+        """List the rows again: the app's window, or this screen's own view."""
+        self._stale = True
+        if not self._loading:
+            self._loading = True
+            self._load()
 
     @work(group="history-load", exit_on_error=False)
     async def _load(self) -> None:
         # Not exclusive: under a stream of changes (a worker updating its file) a cancelled
-        # fetch would never finish; instead one fetch runs, and one more if changes came in.
+        # fetch would never finish; instead one runs at a time, then one more if asked meanwhile.
+        engine = self.engine
         try:
-            while True:
-                self._stale = False
-                limit = None if self.show_all else DEFAULT_LIMIT
-                search = self.search
-                engine = self.engine
-                self.history = await engine.arun(engine.history, limit, session_filter=search)
+            while self._stale or self._pending is not None:
+                if not self.own_view:
+                    self._stale, self._pending = False, None
+                    await self.live.relist()
+                    continue
+                search, limit = self.search, None if self.show_all else DEFAULT_LIMIT
+                current = self.history
+                changes, self._pending = self._pending, None
+                if (
+                    self._stale
+                    or current is None
+                    or current.search != search
+                    or current.limit != limit
+                ):
+                    self._stale = False
+                    self.history = await asyncio.to_thread(
+                        engine.history, limit, session_filter=search
+                    )
+                elif changes is not None:
+                    self.history = await asyncio.to_thread(engine.updated, current, changes)
                 self.shown_search = search
-                if search is None and limit == DEFAULT_LIMIT:
-                    self.recent.history = self.history
                 self._show_history()
-                self._fetched = True
-                if not self._stale:
-                    break
         finally:
             self._loading = False
 
@@ -233,7 +244,7 @@ class HistoryScreen(Screen[None]):
         if history is None:
             return
         table = self.query_one(SessionTable)
-        rows = history_rows(history, self.engine)
+        rows = history.rows
         table.show_rows(rows)
         message = empty_state(history, self.engine, self.shown_search)
         message_widget = self.query_one("#history-message", Static)
@@ -283,7 +294,7 @@ class HistoryScreen(Screen[None]):
         parts.append(f"sorted by {order} · o changes it")
         self.query_one("#history-status", Static).update(Text(" · ".join(parts)))
 
-    def _show_row_info(self, row: HistoryRow | None) -> None:
+    def _show_row_info(self, row: SessionRow | None) -> None:
         info = self.query_one("#row-info", Static)
         if row is None:
             info.update("")
@@ -313,7 +324,7 @@ class HistoryScreen(Screen[None]):
         self._show_status()
         self.refresh_bindings()
 
-    def open_row(self, row: HistoryRow) -> None:
+    def open_row(self, row: SessionRow) -> None:
         """Open a session's details, or say why its file cannot be read."""
         if row.error is not None:
             self.app.push_screen(
@@ -390,7 +401,7 @@ class HistoryScreen(Screen[None]):
             # Every file is parsed: thousands take a few seconds.
             files = self.history.total_files
             self.query_one("#history-status", Static).update(f"Loading {files:,} sessions…")
-        self.refresh_history()
+        self._view_changed()
 
     def action_filter(self) -> None:
         """Show the filter and type into it."""
@@ -411,7 +422,7 @@ class HistoryScreen(Screen[None]):
             return
         self._show_filter_error(None)
         self.search = search or None
-        self.refresh_history()
+        self._view_changed()
 
     def _show_filter_error(self, error: str | None) -> None:
         line = self.query_one("#filter-error", Static)

@@ -1,7 +1,7 @@
 """Live monitoring of one session: progress, evaluations so far and the latest log lines.
 
 Everything comes from the session's files (progress.jsonl, followed by ``Engine.tail``, and the
-metadata, read by ``Engine.ainspect``), so a run started by another process, or before the app was
+metadata, read by ``Engine.inspect``), so a run started by another process, or before the app was
 opened, is shown the same way as one started here.
 """
 
@@ -110,7 +110,7 @@ class MonitorScreen(Screen[None]):
     async def check_status(self) -> None:
         """Read the session's metadata and live status (in a thread)."""
         try:
-            view = await self.engine.ainspect(self.path)
+            view = await asyncio.to_thread(self.engine.inspect, self.path)
         except MetadataError as exc:
             self.query_one("#monitor-status", Static).update(
                 literal(f"{self.session_id}: {exc.reason}", "red")

@@ -9,6 +9,7 @@ with its numbers, so the chart reads without colour.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -142,7 +143,7 @@ class PerformanceScreen(Screen[None]):
     @work(group="performance-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         """Read every session's best F1 again (in a thread) and draw them."""
-        self.scores = await self.engine.arun(self.engine.session_scores)
+        self.scores = await asyncio.to_thread(self.engine.session_scores)
         self._show()
 
     def _title(self) -> str:

@@ -9,6 +9,7 @@ the next step. Nothing is written before the last answer: a cancelled wizard lea
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -465,7 +466,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
 
     @work(group=HISTORY_GROUP, exclusive=True, exit_on_error=False)
     async def _propose_sample_when_new(self) -> None:
-        history = await self.engine.ahistory(limit=1)
+        history = await asyncio.to_thread(self.engine.history, 1)
         if history.total_files == 0:
             self.query_one(DatasetStep).propose_sample(self.sample_dataset, SAMPLE_DESCRIPTION)
 

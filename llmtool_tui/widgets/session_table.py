@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,10 +20,9 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist, RowKey
 
-from engine.history import SessionSummary
-from engine.store import UnreadableFile
+from engine.rows import SessionRow
 from llmtool_tui.untrusted import visible
-from llmtool_tui.widgets.status import UNREADABLE, status_rank, status_text
+from llmtool_tui.widgets.status import status_rank, status_text
 
 #: (label, column key) in the specification's order.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -57,68 +54,14 @@ SCROLLBAR_WIDTH = 2
 MARK = "● "
 
 
-def running_progress(summary: SessionSummary) -> str:
+def running_progress(row: SessionRow) -> str:
     """``2/3 45%`` for a running session (the model ``k/n`` only when there are several)."""
-    if summary.status != "running" or not summary.max_steps:
+    if row.status != "running" or not row.max_steps:
         return ""
-    percent = f"{100 * (summary.step or 0) / summary.max_steps:.0f}%"
-    if summary.models_total and summary.models_total > 1 and summary.current_model_index:
-        return f"{summary.current_model_index}/{summary.models_total} {percent}"
+    percent = f"{100 * (row.step or 0) / row.max_steps:.0f}%"
+    if row.models_total and row.models_total > 1 and row.current_model_index:
+        return f"{row.current_model_index}/{row.models_total} {percent}"
     return percent
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """What one row shows: a readable session, or a file that cannot be read (``error``)."""
-
-    key: str
-    """The metadata file's path: unique in the directory, unlike a session id."""
-    path: Path
-    index: int | None
-    """The history number (``llmtool-tui show N``); None for an unreadable file."""
-    date: str
-    mode: str
-    dataset: str
-    model: str
-    status: str
-    mtime: float
-    session_id: str = ""
-    error: str | None = None
-    progress: str = ""
-    """A running session's progress, e.g. ``2/3 45%`` (model 2 of 3, 45% of its steps)."""
-
-    @classmethod
-    def from_summary(cls, summary: SessionSummary, path: Path) -> HistoryRow:
-        """The row of a readable session."""
-        return cls(
-            key=str(path),
-            path=path,
-            index=summary.index,
-            date=summary.date,
-            mode=summary.mode,
-            dataset=summary.dataset,
-            model=summary.model,
-            status=summary.status,
-            mtime=summary.mtime,
-            session_id=summary.session_id,
-            progress=running_progress(summary),
-        )
-
-    @classmethod
-    def from_unreadable(cls, unreadable: UnreadableFile) -> HistoryRow:
-        """The row of a file that cannot be read: its name stands where the dataset would."""
-        return cls(
-            key=str(unreadable.path),
-            path=unreadable.path,
-            index=None,
-            date=datetime.fromtimestamp(unreadable.mtime).strftime("%Y-%m-%d %H:%M"),
-            mode="-",
-            dataset=unreadable.path.name,
-            model="-",
-            status=UNREADABLE,
-            mtime=unreadable.mtime,
-            error=unreadable.error,
-        )
 
 
 @dataclass(frozen=True)
@@ -191,7 +134,7 @@ class SessionTable(DataTable[SortCell]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._rows: dict[str, HistoryRow] = {}
+        self._rows: dict[str, SessionRow] = {}
         self._marked: set[str] = set()
         self.sort_column = "index"
         self.sort_reverse = False
@@ -203,13 +146,13 @@ class SessionTable(DataTable[SortCell]):
 
     # -- content -------------------------------------------------------------------------------
 
-    def row_for_key(self, key: RowKey | str) -> HistoryRow | None:
+    def row_for_key(self, key: RowKey | str) -> SessionRow | None:
         """The row shown under ``key``."""
         value = key.value if isinstance(key, RowKey) else key
         return self._rows.get(value) if value is not None else None
 
     @property
-    def cursor_history_row(self) -> HistoryRow | None:
+    def cursor_history_row(self) -> SessionRow | None:
         """The row under the cursor."""
         if not self._rows or not self.is_valid_row_index(self.cursor_row):
             return None
@@ -217,7 +160,7 @@ class SessionTable(DataTable[SortCell]):
         return self.row_for_key(row_key)
 
     @property
-    def shown_rows(self) -> list[HistoryRow]:
+    def shown_rows(self) -> list[SessionRow]:
         """The rows in display order."""
         return [
             self._rows[key.value]
@@ -225,8 +168,9 @@ class SessionTable(DataTable[SortCell]):
             if key.value is not None
         ]
 
-    def _cells(self, row: HistoryRow) -> dict[str, SortCell]:
+    def _cells(self, row: SessionRow) -> dict[str, SortCell]:
         caps = self._caps
+        progress = running_progress(row)
         # The dataset and model come from the session file (the dataset cell of an unreadable
         # one is its file name): escaped, sorted by what they are.
         return {
@@ -246,14 +190,14 @@ class SessionTable(DataTable[SortCell]):
                 visible(row.model), (row.model.casefold(), row.key), cap=caps["model"]
             ),
             "status": SortCell(
-                f"{row.status} {row.progress}".rstrip(),
+                f"{row.status} {progress}".rstrip(),
                 (status_rank(row.status), -row.mtime, row.key),
                 cap=caps["status"],
-                rich_text=status_text(row.status, color=not self.app.no_color, detail=row.progress),
+                rich_text=status_text(row.status, color=not self.app.no_color, detail=progress),
             ),
         }
 
-    def show_rows(self, rows: Sequence[HistoryRow]) -> None:
+    def show_rows(self, rows: Sequence[SessionRow]) -> None:
         """Make the table show ``rows``: add, update and remove by key, keep the cursor."""
         wanted = {row.key: row for row in rows}
         current = self.cursor_history_row
@@ -273,7 +217,7 @@ class SessionTable(DataTable[SortCell]):
                 self._sort()
                 self._restore_cursor(cursor_key, cursor_index)
 
-    def _put(self, row: HistoryRow, *, force: bool = False) -> bool:
+    def _put(self, row: SessionRow, *, force: bool = False) -> bool:
         """Add or update ``row``; whether anything shown changed."""
         old = self._rows.get(row.key)
         self._rows[row.key] = row

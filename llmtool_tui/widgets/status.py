@@ -5,9 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from engine.history import status_label
-
-UNREADABLE = "unreadable"
-"""Pseudo-status of a history row whose file cannot be read."""
+from engine.rows import UNREADABLE
 
 #: Colours of the statuses: the specification's green, red and yellow, plus running and
 #: interrupted. Bright and bold, unlike the CLI's: plain red and magenta are hard to read on the

@@ -60,12 +60,21 @@ def stamp(index: int) -> str:
 
 @contextmanager
 def idle_process(metadata_path: Path | str, module: str = IDLE_MODULE) -> Iterator[psutil.Process]:
-    """A process running ``python -m module metadata_path`` for the duration of the block."""
+    """A process running ``python -m module metadata_path`` for the duration of the block.
+
+    It is ready when yielded: started, and (for IDLE_MODULE) past its imports with its SIGTERM
+    handler set, so that a slow start on a loaded machine cannot make a test see it half-born.
+    """
     child = subprocess.Popen(
-        [sys.executable, "-m", module, str(metadata_path)], env=worker_env(), cwd=REPO_ROOT
+        [sys.executable, "-m", module, str(metadata_path)],
+        env=worker_env(),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE if module == IDLE_MODULE else None,
     )
     try:
-        # Popen returns once the child exec'd: its command line is already the one above.
+        if child.stdout is not None:
+            ready = child.stdout.readline()
+            assert ready == b"ready\n", f"{module} did not start: exit {child.poll()}"
         yield psutil.Process(child.pid)
     finally:
         child.kill()

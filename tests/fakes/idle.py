@@ -13,4 +13,6 @@ import sys
 if __name__ == "__main__":
     # Exit 0 on SIGTERM, like a worker that checkpointed; SIGKILL still ends it at once.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    signal.pause()
+    print("ready", flush=True)
+    while True:
+        signal.pause()
