@@ -132,16 +132,26 @@ def open_regular(path: Path | str, *, follow_symlinks: bool = True) -> BinaryIO:
 def read_regular(path: Path | str, limit: int, *, follow_symlinks: bool = True) -> bytes:
     """The whole content of a regular file of at most ``limit`` bytes.
 
+    Plain descriptor calls, no buffered file object: listing 10,000 session files reads each.
+
     Raises:
         FileNotFoundError, UnsafeFileError, OSError: as ``open_regular``; UnsafeFileError
             (``EFBIG``) when the file holds more than ``limit`` bytes, which are not read.
     """
-    with open_regular(path, follow_symlinks=follow_symlinks) as handle:
-        size = os.fstat(handle.fileno()).st_size
+    fd = regular_opener(follow_symlinks=follow_symlinks)(_os_path(path), os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
         if size > limit:
             raise UnsafeFileError(errno.EFBIG, f"is too large ({size:,} bytes; limit {limit:,})")
-        # Read one byte more than allowed: a file that grew since the fstat is refused too.
-        data = handle.read(limit + 1)
+        # One byte more than allowed is asked for: a file that grew since the fstat is refused.
+        chunks = []
+        wanted = limit + 1
+        while wanted > 0 and (chunk := os.read(fd, min(wanted, max(size + 1, 4096)))):
+            chunks.append(chunk)
+            wanted -= len(chunk)
+    finally:
+        os.close(fd)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if len(data) > limit:
         raise UnsafeFileError(errno.EFBIG, f"is too large (over {limit:,} bytes)")
     return data

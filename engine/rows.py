@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,8 +37,9 @@ def dataset_label(primary_file: str | None) -> str:
     """The dataset column: the file name of the dataset."""
     if not primary_file:
         return "-"
-    # PurePath of either flavour: a collaborator's Windows path should still show its file name.
-    return PurePath(primary_file.replace("\\", "/")).name or primary_file
+    # Either separator: a collaborator's Windows path should still show its file name. (String
+    # operations, not PurePath: a listing makes one label per file.)
+    return primary_file.replace("\\", "/").rstrip("/").rpartition("/")[2] or primary_file
 
 
 def model_label(mode: str, models: list[str]) -> str:
@@ -200,8 +201,16 @@ def unreadable_row(path: Path, stat: StatKey, reason: str, *, validated: bool = 
     )
 
 
-def row_from_document(path: Path, stat: StatKey, document: dict[str, Any]) -> SessionRow:
-    """The row of a parsed (not yet validated) document: its shown fields, type-checked."""
+def row_from_document(
+    path: Path,
+    stat: StatKey,
+    document: dict[str, Any],
+    metadata: TrainingMetadata | None = None,
+) -> SessionRow:
+    """The row of a parsed document: its shown fields, type-checked.
+
+    ``metadata`` is the document validated, when it was: the row is then a validated one.
+    """
     session = _section(document, "training_session")
     config = _section(document, "model_config")
     execution = _section(document, "execution_status")
@@ -225,4 +234,6 @@ def row_from_document(path: Path, stat: StatKey, document: dict[str, Any]) -> Se
         current_model_index=_count(execution, "current_model_index"),
         models_total=_count(execution, "models_total"),
         launching=isinstance(execution.get("launch"), dict),
+        validated=metadata is not None,
+        metadata=metadata,
     )
