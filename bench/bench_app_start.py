@@ -3,7 +3,8 @@
 Start-up: each measure is a fresh interpreter (``python -c``), timed from the parent's spawn to the
 first frame of the awaited state (so interpreter start and imports count), then its exit:
 
-* bare: a Textual app showing one label (the baseline, measured in the same run);
+* bare: a Textual app showing a 20-row DataTable between a header and a footer (the baseline,
+  measured in the same run; the same app as ``shared/tools/bare_table_app.py``);
 * options: the app's first screen;
 * history, key at once: ``1`` pressed as soon as the menu is up, until the history's first frame
   with its 20 rows, in a workspace of ``--files`` session files (10,000 by default);
@@ -64,13 +65,24 @@ def report_first_frame(shows):
 BARE = (
     FIRST_FRAME
     + """
-from textual.widgets import Label
+from textual.widgets import DataTable, Footer, Header
 
 class Bare(App):
     def compose(self):
-        yield Label("bare")
+        yield Header()
+        yield DataTable()
+        yield Footer()
 
-report_first_frame(lambda app, screen: True)
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("#", "Date", "Mode", "Dataset", "Model", "Status")
+        for i in range(1, 21):
+            table.add_row(
+                str(i), "2026-12-03 10:00", "quick", f"data_{i}.csv", "camembert-base",
+                "✓ completed",
+            )
+
+report_first_frame(lambda app, screen: app.query_one(DataTable).row_count == 20)
 Bare().run(headless=True, size=(120, 36))
 """
 )

@@ -31,7 +31,13 @@ from engine.liveness import (
     refuse_if_active,
 )
 from engine.rows import SessionRow
-from engine.store import DEFAULT_LIMIT, SessionStore, may_mention, newest_first
+from engine.store import (
+    DEFAULT_LIMIT,
+    SessionStore,
+    collector_paused,
+    may_mention,
+    newest_first,
+)
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -183,8 +189,9 @@ class Engine:
         unreadable files are left out. Without ``validate`` (the app's first frame) the rows
         are made without pydantic and show their recorded status: ``checked`` completes them.
         """
-        listing = self.store.list(None if session_filter else limit, validate=validate)
-        rows = numbered(listing.rows)
+        with collector_paused():
+            listing = self.store.list(None if session_filter else limit, validate=validate)
+            rows = numbered(listing.rows)
         if validate:
             rows = [self._live(row) for row in rows]
         if session_filter is not None:

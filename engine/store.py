@@ -349,7 +349,7 @@ _collector_was_enabled = False
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while many rows are made, then as it was.
 
     Reading 10,000 files makes millions of small objects that live on (the rows and their
@@ -463,7 +463,7 @@ class SessionStore:
     ) -> Rows:
         """The rows of ``paths`` (whose stat values are ``keys``), in that order."""
         rows: Rows = []
-        with _collector_paused():
+        with collector_paused():
             for path in paths:
                 row = self.cache.get(Path(path), validate=validate, key=keys[path])
                 if row is not None:

@@ -72,9 +72,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     schema.set_defaults(handler=run_schema)
 
 
-def print_json(data: Any) -> None:
+def print_json(data: Any, *, indent: int | None = 2) -> None:
     """``data`` as JSON on stdout: exact, with no character a terminal would obey."""
-    sys.stdout.write(json_text(data) + "\n")
+    sys.stdout.write(json_text(data, indent=indent) + "\n")
 
 
 def run_sessions(args: argparse.Namespace) -> int:
@@ -85,7 +85,8 @@ def run_sessions(args: argparse.Namespace) -> int:
     session_filter = parse_filter(args.filter) if args.filter else None
     history = engine.history(limit=None if args.all else args.limit, session_filter=session_filter)
     if args.json:
-        print_json(history.to_json())
+        # One line: a listing of thousands of sessions is read by programs (jq indents it).
+        print_json(history.to_json(), indent=None)
         return 0
     console = Console(highlight=False)
     if not history.directory_exists:
