@@ -25,7 +25,8 @@ from filelock import Timeout
 
 from engine.errors import BadInputError
 from engine.facade import Engine
-from engine.store import TEMP_SUFFIX, SessionStore
+from engine.files import TEMP_SUFFIX
+from engine.store import SessionStore
 from engine.vocabulary import ACTIVE_STATUSES
 from engine.workspace import Workspace
 

@@ -78,7 +78,7 @@ def session_scores(store: SessionStore) -> list[SessionScore]:
     Unreadable files are left out: they have no result to plot.
     """
     scores = []
-    for row in store.list(limit=None).rows:
+    for row in store.list(limit=None, metadata=True).rows:
         if row.metadata is None:
             continue
         scores.append(

@@ -167,7 +167,7 @@ class Engine:
         if not row.needs_liveness:
             return row
         if row.metadata is None:
-            checked = self.store.cache.get(row.path)
+            checked = self.store.cache.get(row.path, metadata=True)
             if checked is None or checked.metadata is None:
                 return checked.numbered(row.index) if checked is not None else row
             row = checked.numbered(row.index)
@@ -190,7 +190,11 @@ class Engine:
         are made without pydantic and show their recorded status: ``checked`` completes them.
         """
         with collector_paused():
-            listing = self.store.list(None if session_filter else limit, validate=validate)
+            listing = self.store.list(
+                None if session_filter else limit,
+                validate=validate,
+                metadata=session_filter is not None,
+            )
             rows = numbered(listing.rows)
         if validate:
             rows = [self._live(row) for row in rows]

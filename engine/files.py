@@ -18,8 +18,10 @@ Errors are ``UnsafeFileError``, an ``OSError`` whose message names the problem, 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,6 +184,53 @@ def open_append(path: Path | str, mode: int = 0o644) -> int:
         OSError: any other failure to open.
     """
     return _open_checked(_os_path(path), os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
+
+
+#: Suffix of the hidden temporary files of atomic writes (``.<name>.<random>.tmp``): listing and
+#: watching ignore hidden names, cleanup removes old ones that a killed writer left.
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_path_for(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or a new name in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_temp(path: Path, payload: bytes) -> Path:
+    """``payload`` in a new hidden file beside ``path``, flushed and fsynced; its path."""
+    # O_EXCL: a link planted under the temporary name is never written through.
+    temp = _temp_path_for(path)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    return temp
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Replace ``path`` with ``payload`` atomically and durably (a link there is replaced)."""
+    temp = write_temp(path, payload)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    fsync_directory(path.parent)
 
 
 def expand_user(text: str) -> Path:

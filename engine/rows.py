@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.schema import TrainingMetadata
 
-StatKey = tuple[int, int, int]
-"""(mtime_ns, size, inode): a file whose key is unchanged is not read again."""
+StatKey = tuple[int, int, int, int]
+"""(mtime_ns, size, inode, ctime_ns): a file whose key is unchanged is not read again. The ctime
+cannot be set back (``utime`` sets only the mtime), so a rewrite is seen even when the mtime
+and size were restored."""
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UNREADABLE = "unreadable"

@@ -19,7 +19,6 @@ import heapq
 import json
 import os
 import re
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
-from engine.files import UnsafeFileError, expand_user, read_regular
+from engine.files import (
+    UnsafeFileError,
+    atomic_write_bytes,
+    expand_user,
+    fsync_directory,
+    read_regular,
+    write_temp,
+)
+from engine.row_index import load_index, save_index
 from engine.rows import UTF8_BOM, SessionRow, StatKey, row_from_document, unreadable_row
 from engine.workspace import Workspace
 
@@ -44,7 +51,6 @@ DEFAULT_LIMIT = 20
 MAX_METADATA_BYTES = 10 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 FILE_PREFIX = "training_metadata_"
-TEMP_SUFFIX = ".tmp"
 
 
 class StoreError(Exception):
@@ -90,36 +96,8 @@ def may_mention(path: Path, *words: str) -> bool:
     )
 
 
-def _temp_path_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _json_payload(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _write_temp(path: Path, payload: bytes) -> Path:
-    # O_EXCL: a link planted under the temporary name is never written through.
-    temp = _temp_path_for(path)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    return temp
 
 
 def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
@@ -127,21 +105,9 @@ def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
     atomic_write_bytes(path, _json_payload(document))
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Replace ``path`` with ``payload`` atomically and durably (a link there is replaced)."""
-    temp = _write_temp(path, payload)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    _fsync_directory(path.parent)
-
-
 def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
     """Create ``path`` with ``document`` atomically, never overwriting: False when it exists."""
-    temp = _write_temp(path, _json_payload(document))
+    temp = write_temp(path, _json_payload(document))
     try:
         # link() fails when the target exists: an atomic "create if absent" of a complete file.
         os.link(temp, path)
@@ -150,7 +116,7 @@ def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return True
 
 
@@ -285,7 +251,7 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 def _key(st: os.stat_result) -> StatKey:
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
 
 def read_row(path: Path, key: StatKey, *, validate: bool) -> SessionRow:
@@ -298,7 +264,7 @@ def read_row(path: Path, key: StatKey, *, validate: bool) -> SessionRow:
 
 
 class SessionCache:
-    """Session rows by path, made again only when the file's (mtime, size, inode) changes.
+    """Session rows by path, made again only when the file's stat values change.
 
     Methods block (stat, read, parse): call them from a thread, not the event loop. They may be
     called from several threads; two lookups of the same changed file may both parse it.
@@ -313,7 +279,12 @@ class SessionCache:
         return path in self._rows
 
     def get(
-        self, path: Path, *, validate: bool = True, key: StatKey | None = None
+        self,
+        path: Path,
+        *,
+        validate: bool = True,
+        metadata: bool = False,
+        key: StatKey | None = None,
     ) -> SessionRow | None:
         """The row of the file as it is now, made only if it changed since the last call.
 
@@ -321,6 +292,8 @@ class SessionCache:
             path: the session file.
             validate: check the whole document (pydantic); without, a row that was never
                 validated is made from the parsed JSON alone (see engine.rows).
+            metadata: the row must carry its validated document (a row of the persisted
+                index does not: the file is then read).
             key: the file's stat values when the caller has just taken them (a scan).
 
         Returns:
@@ -333,14 +306,25 @@ class SessionCache:
                 return None
             key = _key(st)
         cached = self._rows.get(path)
-        if cached is not None and cached.stat == key and (cached.validated or not validate):
+        if (
+            cached is not None
+            and cached.stat == key
+            and (cached.validated or not validate)
+            and not (metadata and cached.readable and cached.metadata is None)
+        ):
             return cached
         # The key is taken before reading: if the file changes while it is read, the next event
         # finds a newer key and reads it again, so the cache never keeps stale content.
         self.parses += 1
-        row = read_row(path, key, validate=validate)
+        row = read_row(path, key, validate=validate or metadata)
         self._rows[path] = row
         return row
+
+    def seed(self, rows: dict[Path, SessionRow]) -> None:
+        """Take ``rows`` (of the persisted index) for files not read yet; each is used only
+        while its file keeps the same stat values."""
+        for path, row in rows.items():
+            self._rows.setdefault(path, row)
 
 
 _PAUSES = threading.Lock()
@@ -433,6 +417,7 @@ class SessionStore:
         self.workspace = workspace
         self.cache = cache if cache is not None else SessionCache()
         """Rows by path and stat values; shared with the watcher."""
+        self._index_loaded = False
 
     @property
     def directory(self) -> Path:
@@ -444,28 +429,47 @@ class SessionStore:
         """Every candidate file, newest first by modification time (then by name); none read."""
         return [Path(path) for path in newest_first(scan_keys(self.directory))]
 
-    def list(self, limit: int | None = DEFAULT_LIMIT, *, validate: bool = True) -> Listing:
+    def list(
+        self, limit: int | None = DEFAULT_LIMIT, *, validate: bool = True, metadata: bool = False
+    ) -> Listing:
         """The rows of the ``limit`` newest candidate files (all when None), newest first.
 
         Only those files are read, and through the cache: a file unchanged since the last
-        listing (same mtime, size and inode) is not read again. Without ``validate`` the rows
-        are made without pydantic (see engine.rows).
+        listing (same stat values) is not read again. A listing of every file also takes the
+        rows of files unchanged since any earlier run from the persisted index (see
+        engine.row_index), and writes it again when it read any file. Without ``validate``
+        the rows are made without pydantic (see engine.rows); with ``metadata`` each readable
+        row carries its validated document.
         """
         if not self.directory.is_dir():
             return Listing(directory_exists=False)
         keys = scan_keys(self.directory)
-        return Listing(
-            self.rows(newest_first(keys, limit), keys, validate=validate), len(keys), True, keys
-        )
+        full = limit is None and validate
+        if full and not self._index_loaded:
+            self._index_loaded = True
+            self.cache.seed(load_index(self.workspace))
+        parses = self.cache.parses
+        rows = self.rows(newest_first(keys, limit), keys, validate=validate, metadata=metadata)
+        if full and not metadata and self.cache.parses != parses:
+            # Not after a listing with documents (a search, at every key typed): it read every
+            # file anyway, and the next plain full listing writes the index.
+            save_index(self.workspace, rows)
+        return Listing(rows, len(keys), True, keys)
 
     def rows(
-        self, paths: Iterable[str], keys: dict[str, StatKey], *, validate: bool = True
+        self,
+        paths: Iterable[str],
+        keys: dict[str, StatKey],
+        *,
+        validate: bool = True,
+        metadata: bool = False,
     ) -> Rows:
         """The rows of ``paths`` (whose stat values are ``keys``), in that order."""
         rows: Rows = []
+        get = self.cache.get
         with collector_paused():
             for path in paths:
-                row = self.cache.get(Path(path), validate=validate, key=keys[path])
+                row = get(Path(path), validate=validate, metadata=metadata, key=keys[path])
                 if row is not None:
                     rows.append(row)
         return rows

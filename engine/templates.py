@@ -410,7 +410,7 @@ def _dataset_changes(document: dict[str, Any], dataset_path: str) -> list[str]:
 
 
 def _find_by_uuid(store: SessionStore, session_uuid: str) -> tuple[Path, str] | None:
-    for row in store.list(limit=None).rows:
+    for row in store.list(limit=None, metadata=True).rows:
         if row.metadata is not None and derived_session_uuid(row.metadata.to_document()) == (
             session_uuid
         ):

@@ -102,7 +102,8 @@ def sessions(
 
 
 def _files(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*") if ".locks" not in p.parts}
+    """Every file and folder under ``root``, but the locks and the listing's row index."""
+    return {p for p in root.rglob("*") if not {".locks", ".cache"} & set(p.parts)}
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.files import bounded_lines, open_append, open_regular, read_regular
+from engine.files import atomic_write_bytes, bounded_lines, open_append, open_regular, read_regular
 from engine.progress import (
     MAX_LINE_BYTES,
     CheckpointSaved,
@@ -40,7 +40,7 @@ from engine.progress import (
     utc_now,
 )
 from engine.schema import TrainingMetadata
-from engine.store import SessionStore, atomic_write_bytes
+from engine.store import SessionStore
 from engine.workspace import PROGRESS_FILE, TRAIN_LOG_FILE
 
 HEARTBEAT_S = 10.0
