@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # this pin to a CPU build, while an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test test-faults check lint typecheck screenshots bench clean
+.PHONY: run test test-faults check lint imports typecheck screenshots bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-check: lint typecheck test
+# The architecture's import contracts (pyproject.toml, [tool.importlinter]).
+imports: $(BIN)/.installed
+	$(BIN)/lint-imports
+
+check: lint imports typecheck test
 
 screenshots: $(BIN)/.installed
 	$(BIN)/python -m llmtool_tui.screenshots

@@ -93,10 +93,10 @@ def _prepare(workdir: Path, epochs: int, threads: int) -> tuple[Path, int]:
     """A workspace with the demo model; a pending session's metadata (steps per epoch)."""
     from engine.analysis import analyze_dataset
     from engine.schema import ModelConfig
+    from engine.sessions.creation import build_session_metadata, create_session
+    from engine.sessions.sample_data import SAMPLE_PATH
     from engine.store import SessionStore
     from engine.training.demo_model import build_demo_model, read_corpus
-    from engine.training.sample_data import SAMPLE_PATH
-    from engine.training.sessions import build_session_metadata, create_session
     from engine.workspace import Workspace
 
     workspace = Workspace(workdir / "ws")
@@ -133,9 +133,9 @@ def _prepare(workdir: Path, epochs: int, threads: int) -> tuple[Path, int]:
 
 def _new_session(source: Path) -> Path:
     """A fresh pending copy of a session (same parameters), to train again."""
+    from engine.sessions.creation import create_session, relaunch_metadata
+    from engine.sessions.resumability import workspace_of_metadata
     from engine.store import SessionStore, read_metadata
-    from engine.training.resumability import workspace_of_metadata
-    from engine.training.sessions import create_session, relaunch_metadata
 
     store = SessionStore(workspace_of_metadata(source))
     return create_session(store, relaunch_metadata(read_metadata(source)))

@@ -24,8 +24,8 @@ from typing import Any
 from filelock import Timeout
 
 from engine.errors import BadInputError
-from engine.facade import Engine
 from engine.files import TEMP_SUFFIX
+from engine.history import History
 from engine.store import SessionStore
 from engine.vocabulary import ACTIVE_STATUSES
 from engine.workspace import Workspace
@@ -209,7 +209,8 @@ def _stale_temp_files(directory: Path, cutoff: float) -> list[Path]:
 
 
 def plan_cleanup(
-    engine_or_store: Engine | SessionStore,
+    store: SessionStore,
+    history: History,
     older_than: timedelta,
     status: str | None = None,
     now: datetime | None = None,
@@ -219,7 +220,10 @@ def plan_cleanup(
     """Decide which sessions to archive; nothing is moved.
 
     Args:
-        engine_or_store: the workspace's engine (or store); statuses are the live ones.
+        store: the workspace's store.
+        history: every session, with live statuses (``Engine.history(limit=None)``: it also
+            writes ``interrupted`` into sessions whose local worker died, whose age is
+            therefore taken again here).
         older_than: sessions whose file was last modified longer ago than this are archived.
         status: archive only sessions with this live status.
         now: the clock.
@@ -233,17 +237,10 @@ def plan_cleanup(
             f"cannot clean up sessions with status {status!r}: running sessions are never"
             f" archived; choose one of {', '.join(ARCHIVABLE_STATUSES)}"
         )
-    if isinstance(engine_or_store, Engine):
-        engine = engine_or_store
-    else:
-        engine = Engine(engine_or_store.workspace)
-    store, workspace = engine.store, engine.workspace
+    workspace = store.workspace
     now = now or datetime.now()
     cutoff = (now - older_than).timestamp()
     plan = CleanupPlan(workspace, store, older_than, status, now, include_unreadable)
-    # history() gives the live status and writes ``interrupted`` into sessions whose local worker
-    # died; such a file has just been modified, so its age is taken again below.
-    history = engine.history(limit=None)
     for summary in history.sessions:
         path = summary.path
         if summary.mtime >= cutoff:

@@ -10,9 +10,8 @@ them: the app imports this module at start-up and must stay fast.
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import History, numbered
 from engine.liveness import (
+    STOP_GRACE_S,
     WORKER_MODULE,
     Liveness,
     check_liveness,
@@ -105,6 +105,19 @@ class ModelStatus:
 
 
 @dataclass(frozen=True)
+class DemoModel:
+    """A tiny BERT model built offline, and what its tokenizer was trained on."""
+
+    path: Path
+    corpus: Path
+    texts: int
+
+
+#: ``models/demo-bert``: the workspace's demo model, built by ``train --demo`` when missing.
+DEMO_MODEL_DIR = "demo-bert"
+
+
+@dataclass(frozen=True)
 class LaunchedSession:
     """A worker that was started: which session, where its metadata is, its process."""
 
@@ -135,13 +148,6 @@ class Engine:
         self.store = SessionStore(workspace)
         self.poll = poll
         self.host = current_host()
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Engine:
-        """The engine of a command's ``--workspace`` (or its default)."""
-        return cls(
-            Workspace.resolve(getattr(args, "workspace", None)), poll=getattr(args, "poll", False)
-        )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -261,7 +267,7 @@ class Engine:
 
     def inspect(self, path: Path) -> SessionView:
         """One session with its live status and whether it can be resumed."""
-        from engine.training.resumability import assess_resume
+        from engine.sessions.resumability import assess_resume
 
         metadata = self.store.load(path)
         liveness = self.live_status(path, metadata)
@@ -299,7 +305,9 @@ class Engine:
         )
         return watcher.changes()
 
-    def tail(self, session_id: str, *, from_start: bool = True) -> AsyncIterator[ProgressEvent]:
+    def tail(
+        self, session_id: str, *, from_start: bool = True
+    ) -> AsyncGenerator[ProgressEvent, None]:
         """A session's progress events, following the file as the worker appends to it."""
         from engine.tailer import tail_progress
 
@@ -344,6 +352,59 @@ class Engine:
         except BadInputError:
             return None
 
+    def sample_dataset(self) -> tuple[Path, str, str]:
+        """The bundled sample dataset: its path, text column and label column."""
+        from engine.sessions.sample_data import LABEL_COLUMN, SAMPLE_PATH, TEXT_COLUMN
+
+        return SAMPLE_PATH, TEXT_COLUMN, LABEL_COLUMN
+
+    def build_demo_model(
+        self, out_dir: Path, corpus: Path | None = None, text_column: str = "text"
+    ) -> DemoModel:
+        """A tiny BERT model whose tokenizer is trained on ``corpus`` (the sample by default).
+
+        Works offline. Raises BadInputError for an unreadable corpus or output folder.
+        """
+        from engine.training.demo_model import build_demo_model, read_corpus
+
+        corpus = corpus or self.sample_dataset()[0]
+        texts = read_corpus(corpus, text_column)
+        return DemoModel(build_demo_model(out_dir, texts), corpus, len(texts))
+
+    def workspace_demo_model(
+        self,
+        corpus: Path | None = None,
+        text_column: str = "text",
+        *,
+        building: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """``models/demo-bert`` of the workspace, built first when missing (``building`` is
+        told where, before the build starts)."""
+        from engine.training.demo_model import is_demo_model
+
+        target = self.workspace.models_dir / DEMO_MODEL_DIR
+        if not is_demo_model(target):
+            if building is not None:
+                building(target)
+            self.build_demo_model(target, corpus, text_column)
+        return target
+
+    def check_hyperparameters(self, config: ModelConfig) -> None:
+        """Raise BadInputError naming the first invalid hyperparameter of ``config``."""
+        from engine.sessions.creation import validate_hyperparameters
+
+        problems = validate_hyperparameters(config)
+        if problems:
+            raise BadInputError(problems[0])
+
+    def suggested_max_length(self, analysis: DatasetAnalysis, models: list[str]) -> int:
+        """The max length to train ``models`` with, from the texts' token lengths (p95)."""
+        from engine.analysis.catalog import model_max_tokens
+        from engine.sessions.creation import suggested_max_length
+
+        p95 = float(analysis.text_analysis.text_length_stats.token_p95 or 0)
+        return suggested_max_length(p95, min(model_max_tokens(model) for model in models))
+
     def check_models(self, models: list[str]) -> list[ModelStatus]:
         """Resolve models as the worker will, before a session is created.
 
@@ -351,7 +412,7 @@ class Engine:
         to make it available.
         """
         from engine.analysis.catalog import catalog_entry, is_available_offline, model_max_tokens
-        from engine.training.models import check_models
+        from engine.sessions.models import check_models
 
         check_models(models)
         return [
@@ -369,7 +430,7 @@ class Engine:
         self, analysis: DatasetAnalysis, model_config: ModelConfig
     ) -> TrainingMetadata:
         """The metadata a new session would start with (ids and timestamps aside)."""
-        from engine.training.sessions import build_session_metadata
+        from engine.sessions.creation import build_session_metadata
 
         return build_session_metadata(analysis, model_config)
 
@@ -391,12 +452,12 @@ class Engine:
         but is neither listed nor resumable. Returns the metadata file the worker is given.
         Raises BadInputError (bad value, unavailable model).
         """
-        from engine.training.models import absolute_model_name, check_models
-        from engine.training.sessions import (
+        from engine.sessions.creation import (
             build_session_metadata,
             create_session,
             validate_hyperparameters,
         )
+        from engine.sessions.models import absolute_model_name, check_models
 
         problems = validate_hyperparameters(model_config)
         if problems:
@@ -417,7 +478,7 @@ class Engine:
         the session cannot be resumed otherwise (running, completed, no checkpoint, changed
         data or thread count without ``force``, trained without saved metadata).
         """
-        from engine.training.resumability import assess_resume
+        from engine.sessions.resumability import assess_resume
 
         metadata = self.store.load(path)
         if path.parent.parent == self.workspace.runs_dir:
@@ -441,8 +502,8 @@ class Engine:
         BadInputError for a bad override or an unavailable model.
         """
         from engine.schema import TrainingMetadata
-        from engine.training.models import check_models
-        from engine.training.sessions import create_session, relaunch_metadata
+        from engine.sessions.creation import create_session, relaunch_metadata
+        from engine.sessions.models import check_models
 
         source = self.store.load(path)
         if dataset is None:
@@ -500,7 +561,7 @@ class Engine:
         new_path = self.prepare_relaunch(path, dataset=dataset, overrides=overrides)
         return self._launched(new_path, resume=False, force=False)
 
-    def stop(self, path: Path, *, grace_s: float = 30.0) -> StopReport:
+    def stop(self, path: Path, *, grace_s: float = STOP_GRACE_S) -> StopReport:
         """SIGTERM the session's worker, SIGKILL after the grace period; report what happened."""
         from engine.supervisor import stop_worker
 
@@ -586,9 +647,10 @@ class Engine:
         return session_scores(self.store)
 
     def export_template(
-        self, path: Path, output: Path, *, overwrite: bool = False
+        self, path: Path, output: Path | None = None, *, overwrite: bool = False
     ) -> ExportedTemplate:
-        """Write the shareable template of the session at ``path`` to ``output``, atomically.
+        """The shareable template of the session at ``path``, written to ``output`` atomically
+        (returned only, when ``output`` is None).
 
         Raises:
             BadInputError: ``output`` exists (and ``overwrite`` is off), its folder does not
@@ -600,6 +662,8 @@ class Engine:
         from engine.templates import export_template
 
         exported = export_template(self.store.load(path))
+        if output is None:
+            return exported
         output = expand_user(str(output))
         if output.exists() and not overwrite:
             raise BadInputError(
@@ -634,11 +698,22 @@ class Engine:
         status: str | None = None,
         *,
         include_unreadable: bool = False,
+        now: datetime | None = None,
     ) -> CleanupPlan:
-        """Which sessions archiving would move (see engine.cleanup); nothing is moved."""
+        """Which sessions archiving would move (see engine.cleanup); nothing is moved.
+
+        Raises BadInputError for a status that is never archived or is none.
+        """
         from engine.cleanup import plan_cleanup
 
-        return plan_cleanup(self, older_than, status, include_unreadable=include_unreadable)
+        return plan_cleanup(
+            self.store,
+            self.history(limit=None),
+            older_than,
+            status,
+            now,
+            include_unreadable=include_unreadable,
+        )
 
     def apply_cleanup(self, plan: CleanupPlan) -> CleanupResult:
         """Archive what ``plan`` lists that did not change since; failures are collected."""

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 WORKER_MODULE = "engine.training.worker"
 DEAD_PROCESS_REASON = "process ended without a final status"
 DIED_STARTING_REASON = "the worker exited before it started training"
+#: Seconds ``stop`` waits after SIGTERM (the worker checkpoints) before it sends SIGKILL.
+STOP_GRACE_S = 30.0
 #: The worker heartbeats at least every 30 s; four missed heartbeats make a remote run stale.
 HEARTBEAT_STALE_AFTER_S = 120.0
 #: psutil derives a start time from the boot time, which the kernel recomputes when the wall clock

@@ -35,6 +35,7 @@ from engine.errors import BadInputError, OperationError
 from engine.files import open_append
 from engine.liveness import (
     DEAD_PROCESS_REASON,
+    STOP_GRACE_S,
     WORKER_MODULE,
     check_liveness,
     clear_launch_if_unchanged,
@@ -49,7 +50,6 @@ from engine.schema import LaunchRecord, ModelConfig, TrainingMetadata
 from engine.store import SessionStore, read_metadata
 from engine.workspace import WORKSPACE_ENV, Workspace
 
-DEFAULT_GRACE_S = 30.0
 #: How long a SIGKILLed process may take to disappear before the stop is reported as failed
 #: (a process stuck in uninterruptible I/O, state D, ignores even SIGKILL until the I/O ends).
 KILL_WAIT_S = 5.0
@@ -434,7 +434,7 @@ def stop_worker(
     store: SessionStore,
     metadata_path: Path,
     *,
-    grace_s: float = DEFAULT_GRACE_S,
+    grace_s: float = STOP_GRACE_S,
     worker_module: str = WORKER_MODULE,
 ) -> StopReport:
     """Stop a session's worker: SIGTERM, then SIGKILL after ``grace_s`` seconds.

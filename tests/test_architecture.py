@@ -60,3 +60,13 @@ def test_the_first_paint_imports_no_metadata_model_and_no_other_screen() -> None
     assert not {name for name in app_modules if name.count(".") > 1}, (
         "no screen, dialog or widget module"
     )
+
+
+def test_the_import_contracts_hold() -> None:
+    """The contracts of pyproject.toml ([tool.importlinter]): the engine never imports the UI,
+    the UI reaches the worker and the supervisor only through the facade, widgets never import
+    screens, and no package or module imports its siblings in a circle."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "0 broken" in result.stdout

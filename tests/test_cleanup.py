@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import llmtool_tui.cli as cli
-from engine.cleanup import apply_cleanup, parse_duration, plan_cleanup
+from engine.cleanup import apply_cleanup, parse_duration
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.schema import TrainingMetadata
@@ -131,7 +131,7 @@ def test_plan_picks_old_sessions_and_moves_nothing(
     sessions: Sessions, workspace: Workspace
 ) -> None:
     before = _files(workspace.root)
-    plan = plan_cleanup(Engine(workspace), timedelta(days=90), None, NOW)
+    plan = Engine(workspace).plan_cleanup(timedelta(days=90), None, now=NOW)
     assert [item.session_file for item in plan.to_archive] == [
         sessions.old_failed,
         sessions.old_completed,
@@ -148,18 +148,18 @@ def test_plan_picks_old_sessions_and_moves_nothing(
 
 
 def test_status_filter_uses_the_live_status(sessions: Sessions, workspace: Workspace) -> None:
-    plan = plan_cleanup(Engine(workspace), timedelta(days=90), "failed", NOW)
+    plan = Engine(workspace).plan_cleanup(timedelta(days=90), "failed", now=NOW)
     assert [item.session_file for item in plan.to_archive] == [sessions.old_failed]
     assert plan.protected == []
     with pytest.raises(BadInputError, match="running sessions are never archived"):
-        plan_cleanup(Engine(workspace), timedelta(days=90), "running", NOW)
+        Engine(workspace).plan_cleanup(timedelta(days=90), "running", now=NOW)
 
 
 def test_apply_archives_sessions_and_runs_and_keeps_models(
     sessions: Sessions, workspace: Workspace, store: SessionStore
 ) -> None:
     # A plain store is accepted as well as the engine.
-    result = apply_cleanup(plan_cleanup(store, timedelta(days=90), None, NOW))
+    result = apply_cleanup(Engine(store.workspace).plan_cleanup(timedelta(days=90), None, now=NOW))
     archive = workspace.archive_dir
     assert result.errors == []
     assert [a.session_file for a in result.archived] == [
@@ -189,8 +189,8 @@ def test_apply_archives_sessions_and_runs_and_keeps_models(
 
 
 def test_unreadable_files_move_only_when_asked(sessions: Sessions, workspace: Workspace) -> None:
-    plan = plan_cleanup(
-        Engine(workspace), timedelta(days=90), "failed", NOW, include_unreadable=True
+    plan = Engine(workspace).plan_cleanup(
+        timedelta(days=90), "failed", now=NOW, include_unreadable=True
     )
     result = apply_cleanup(plan)
     moved = {a.item.session_file: a.session_file for a in result.archived}
@@ -203,7 +203,7 @@ def test_unreadable_files_move_only_when_asked(sessions: Sessions, workspace: Wo
 def test_sessions_changed_since_the_plan_are_left(
     sessions: Sessions, workspace: Workspace, store: SessionStore
 ) -> None:
-    plan = plan_cleanup(Engine(workspace), timedelta(days=90), None, NOW)
+    plan = Engine(workspace).plan_cleanup(timedelta(days=90), None, now=NOW)
     store.update(sessions.old_failed, lambda m: setattr(m, "notes", "keep me"))
     sessions.old_completed.unlink()
     result = apply_cleanup(plan)
@@ -222,7 +222,7 @@ def test_earlier_archives_are_never_overwritten(sessions: Sessions, workspace: W
     earlier.write_text("an earlier archive")
     earlier_run = workspace.archive_dir / "training_runs" / "train_20250101_000000"
     earlier_run.mkdir(parents=True)
-    result = apply_cleanup(plan_cleanup(Engine(workspace), timedelta(days=90), "failed", NOW))
+    result = apply_cleanup(Engine(workspace).plan_cleanup(timedelta(days=90), "failed", now=NOW))
     assert earlier.read_text() == "an earlier archive"
     assert result.archived[0].session_file == earlier.with_name(
         "training_metadata_20250101_000000_2.json"
@@ -236,7 +236,7 @@ def test_stale_temporary_files_are_removed(workspace: Workspace) -> None:
     _age(stale, 2 / 24)
     fresh = workspace.sessions_dir / ".training_metadata_y.json.5e6f7a8b.tmp"
     fresh.write_text("{being written")
-    plan = plan_cleanup(Engine(workspace), timedelta(days=90), None, NOW)
+    plan = Engine(workspace).plan_cleanup(timedelta(days=90), None, now=NOW)
     assert plan.stale_temp_files == [stale]
     assert plan.to_archive == []
     assert apply_cleanup(plan).temp_files_removed == 1

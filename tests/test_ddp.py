@@ -18,9 +18,9 @@ import pytest
 
 from engine.errors import BadInputError
 from engine.schema import ModelConfig, TrainingMetadata
+from engine.sessions.resumability import assess_resume
 from engine.store import SessionStore, read_metadata
 from engine.supervisor import launcher_arguments, worker_command
-from engine.training.resumability import assess_resume
 from tests.test_training_support import (
     REPO_ROOT,
     WORKER_TIMEOUT_S,

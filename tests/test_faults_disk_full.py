@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from engine.schema import ExecutionStatus
-from engine.training.checkpoints import newest_complete, validate_checkpoint
+from engine.sessions.checkpoints import newest_complete, validate_checkpoint
 from tests.test_training_support import (
     KILLED,
     build_tiny_model,

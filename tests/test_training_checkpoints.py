@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.training.checkpoints import (
+from engine.sessions.checkpoints import (
     MARKER_NAME,
     REQUIRED_FILES,
     TRAINER_STATE_FILE,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import BadInputError
+from engine.sessions.sample_data import SAMPLE_PATH
 from engine.training.demo_model import (
     ACCENT_PROBE,
     DEMO_INFO_FILE,
@@ -17,7 +18,6 @@ from engine.training.demo_model import (
     read_corpus,
     train_tokenizer,
 )
-from engine.training.sample_data import SAMPLE_PATH
 
 FRENCH = "Le médecin de l'hôpital parle de santé, d'élection et de l'équipe."
 

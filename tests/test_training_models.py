@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import BadInputError
-from engine.training import models
-from engine.training.models import absolute_model_name, check_models, resolve_model
+from engine.sessions import models
+from engine.sessions.models import absolute_model_name, check_models, resolve_model
 
 
 def _model_dir(path: Path) -> Path:

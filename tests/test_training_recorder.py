@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from engine.schema import ModelConfig, TrainingMetadata
+from engine.sessions.creation import build_session_metadata, create_session
 from engine.store import SessionStore
 from engine.training import recorder as recorder_module
 from engine.training.recorder import EvaluationRecord, ResultsTable, RunRecorder
-from engine.training.sessions import build_session_metadata, create_session
 from tests.test_training_support import dataset_config, write_tiny_dataset
 
 LABELS = ["a", "b"]

@@ -9,9 +9,9 @@ import pytest
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.schema import ModelConfig, TrainingMetadata
+from engine.sessions.creation import build_session_metadata, create_session
+from engine.sessions.resumability import assess_resume, workspace_of_metadata
 from engine.store import SessionStore
-from engine.training.resumability import assess_resume, workspace_of_metadata
-from engine.training.sessions import build_session_metadata, create_session
 from engine.workspace import Workspace
 from tests.fakes import IDLE_MODULE, idle_process, record_running
 from tests.test_training_support import dataset_config, fake_checkpoint, write_tiny_dataset

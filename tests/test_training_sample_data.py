@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.training.sample_data import (
+from engine.sessions.sample_data import (
     DEFAULT_ROWS,
     SAMPLE_PATH,
     TOPIC_DELIMITER,

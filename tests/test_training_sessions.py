@@ -9,14 +9,14 @@ import pytest
 
 from engine.errors import BadInputError
 from engine.schema import ModelConfig, TrainingMetadata
-from engine.store import SessionStore
-from engine.training.sessions import (
+from engine.sessions.creation import (
     apply_overrides,
     build_session_metadata,
     create_session,
     relaunch_metadata,
     validate_hyperparameters,
 )
+from engine.store import SessionStore
 from tests.test_training_support import dataset_config, write_tiny_dataset
 
 NOW = datetime(2026, 3, 1, 9, 30, 5)

@@ -24,15 +24,15 @@ from safetensors.numpy import save_file
 
 from engine.analysis.fingerprint import fingerprint_file
 from engine.schema import DatasetConfig, ModelConfig, SplitConfig, TrainingMetadata
-from engine.store import SessionStore, read_metadata
-from engine.training.checkpoints import (
+from engine.sessions.checkpoints import (
     REQUIRED_FILES,
     TRAINER_STATE_FILE,
     WEIGHT_FILE,
     write_marker,
 )
-from engine.training.sample_data import generate_rows, render_csv
-from engine.training.sessions import build_session_metadata, create_session
+from engine.sessions.creation import build_session_metadata, create_session
+from engine.sessions.sample_data import generate_rows, render_csv
+from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +44,8 @@ KILLED = -9
 
 def build_tiny_model(directory: Path, seed: int = 0, layers: int = 2) -> Path:
     """The demo builder at test size, its tokenizer trained on the sample texts."""
+    from engine.sessions.sample_data import SAMPLE_PATH
     from engine.training.demo_model import TINY_SPEC, build_demo_model, read_corpus
-    from engine.training.sample_data import SAMPLE_PATH
 
     spec = dataclasses.replace(TINY_SPEC, seed=seed, num_layers=layers)
     return build_demo_model(directory, read_corpus(SAMPLE_PATH, "text"), spec)

@@ -24,10 +24,10 @@ from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.files import UnsafeFileError, read_regular
 from engine.schema import ModelConfig
+from engine.sessions.creation import build_session_metadata, create_session
+from engine.sessions.models import resolve_model
+from engine.sessions.resumability import assess_resume, dataset_blocker
 from engine.store import SessionStore
-from engine.training.models import resolve_model
-from engine.training.resumability import assess_resume, dataset_blocker
-from engine.training.sessions import build_session_metadata, create_session
 from engine.workspace import Workspace
 from llmtool_tui.cli import main
 from tests.deadlines import finishes

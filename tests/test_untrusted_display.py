@@ -34,8 +34,8 @@ from engine.progress import (
     StatusChanged,
     StepLogged,
 )
+from engine.sessions.sample_data import generate_rows
 from engine.store import atomic_write_json, read_metadata
-from engine.training.sample_data import generate_rows
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.cli import main
@@ -53,11 +53,10 @@ from llmtool_tui.dialogs import (
 from llmtool_tui.messages import RelaunchRequested, ResumeRequested
 from llmtool_tui.screens import CompareScreen, MonitorScreen, PerformanceScreen
 from llmtool_tui.screens.wizard import STEP_IDS, NewSessionWizard
+from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser, DatasetTree
+from llmtool_tui.screens.wizard.path_suggester import complete_path
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import SessionTable
-from llmtool_tui.widgets.wizard import DatasetBrowser
-from llmtool_tui.widgets.wizard.dataset_browser import DatasetTree
-from llmtool_tui.widgets.wizard.path_suggester import complete_path
 from tests.fakes import IDLE_MODULE, idle_process, running_as
 from tests.pilots import open_detail, open_history, terminal_output, wait_for_screen
 

@@ -23,21 +23,21 @@ from textual.widgets import Checkbox, DataTable, Input, Label, OptionList, Selec
 from engine.errors import OperationError
 from engine.facade import Engine, LaunchedSession
 from engine.schema import TrainingMetadata
+from engine.sessions.creation import suggested_max_length
+from engine.sessions.sample_data import generate_rows
 from engine.store import read_metadata
 from engine.training.demo_model import TINY_SPEC, DemoModelSpec, build_demo_model
-from engine.training.sample_data import generate_rows
-from engine.training.sessions import suggested_max_length
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.screens import MonitorScreen, OptionsScreen
 from llmtool_tui.screens.wizard import STEP_IDS, NewSessionWizard
+from llmtool_tui.screens.wizard.analysis_progress import AnalysisProgress
+from llmtool_tui.screens.wizard.bar_chart import bar, bar_chart_content
+from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser, DatasetTree
+from llmtool_tui.screens.wizard.hyperparameters_step import validator_for
+from llmtool_tui.screens.wizard.path_suggester import complete_path
+from llmtool_tui.screens.wizard.save_step import PANEL_TEXT, QUESTION
 from llmtool_tui.screenshots import wait_until
-from llmtool_tui.widgets.wizard import AnalysisProgress, DatasetBrowser
-from llmtool_tui.widgets.wizard.bar_chart import bar, bar_chart_content
-from llmtool_tui.widgets.wizard.dataset_browser import DatasetTree
-from llmtool_tui.widgets.wizard.hyperparameters_step import validator_for
-from llmtool_tui.widgets.wizard.path_suggester import complete_path
-from llmtool_tui.widgets.wizard.save_step import PANEL_TEXT, QUESTION
 
 #: An analysis of a small file takes well under a second once its libraries are imported; the
 #: first one of a test session imports pandas and scikit-learn.

@@ -19,9 +19,8 @@ from engine.facade import Engine
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.screens.wizard import STEP_IDS, NewSessionWizard
+from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser, DatasetTree
 from llmtool_tui.screenshots import frozen_clock, wait_until
-from llmtool_tui.widgets.wizard import DatasetBrowser
-from llmtool_tui.widgets.wizard.dataset_browser import DatasetTree
 from tests.test_wizard import single_label_csv, walk_to, wizard_of
 
 SNAPSHOT_DATA = Path(tempfile.gettempdir()) / "llmtool-tui-wizard-snapshots"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.training.resumability import assess_resume
+from engine.sessions.resumability import assess_resume
 from engine.workspace import Workspace
 from tests.test_training_support import (
     KILLED,

@@ -16,7 +16,7 @@ import pytest
 
 from engine.progress import parse_event
 from engine.rows import model_label
-from engine.training.resumability import assess_resume
+from engine.sessions.resumability import assess_resume
 from engine.workspace import Workspace
 from tests.test_training_support import (
     KILLED,

@@ -1,7 +1,7 @@
-"""The training side of the engine: the worker process and what prepares and resumes its sessions.
+"""The training worker: ``python -m engine.training.worker METADATA`` and what it runs.
 
-Importable without torch or transformers (the UI process and the CLI import them): ``sessions``,
-``resumability``, ``checkpoints``, ``models``, ``sample_data``, ``recorder``, ``signals``,
-``faults``. ``worker`` (run as ``python -m engine.training.worker``), ``runner``, ``callbacks``,
-``data`` and ``demo_model`` need torch and are loaded by the worker and by ``demo-model``.
+``worker``, ``runner``, ``callbacks``, ``data`` and ``demo_model`` need torch and transformers
+and are loaded by the worker process (and by ``demo-model``); ``recorder``, ``signals``,
+``metrics``, ``distributed`` and ``faults`` are its torch-free parts. What prepares a session
+before a run, or assesses it after, is in engine.sessions: the app never imports this package.
 """

@@ -37,8 +37,8 @@ import numpy as np
 import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback
 
+from engine.sessions.checkpoints import prune, write_marker
 from engine.training import faults
-from engine.training.checkpoints import prune, write_marker
 from engine.training.distributed import any_rank, barrier
 from engine.training.metrics import scores_from_metrics
 from engine.training.recorder import EvaluationRecord, RunRecorder

@@ -39,9 +39,7 @@ from transformers import (
 from engine.errors import BadInputError
 from engine.files import expand_user
 from engine.schema import ModelConfig
-from engine.training import faults
-from engine.training.callbacks import RunCallback, SessionTrainer, UnitInfo
-from engine.training.checkpoints import (
+from engine.sessions.checkpoints import (
     CHECKPOINTS_DIR_NAME,
     TRAINER_STATE_FILE,
     CheckpointInfo,
@@ -50,10 +48,12 @@ from engine.training.checkpoints import (
     read_unit_result,
     write_unit_result,
 )
+from engine.sessions.models import ResolvedModel
+from engine.training import faults
+from engine.training.callbacks import RunCallback, SessionTrainer, UnitInfo
 from engine.training.data import SessionData, encode_texts, subset, unit_labels
 from engine.training.distributed import Ranks, any_rank, barrier
 from engine.training.metrics import MACRO_F1, metrics_function
-from engine.training.models import ResolvedModel
 from engine.training.recorder import RunRecorder
 from engine.training.signals import StopRequest
 from engine.workspace import safe_name

@@ -33,16 +33,16 @@ import psutil
 from engine.liveness import check_liveness, current_host, current_process_started_at
 from engine.progress import utc_now
 from engine.schema import Environment, SplitConfig, TrainingMetadata
-from engine.store import MetadataError, SessionStore, StoreError, read_metadata
-from engine.training.checkpoints import discard_all_incomplete
-from engine.training.distributed import Ranks, any_rank, init_process_group
-from engine.training.recorder import RESULTS_FILE, FollowerRecorder, RunRecorder
-from engine.training.resumability import (
+from engine.sessions.checkpoints import discard_all_incomplete
+from engine.sessions.resumability import (
     assess_resume,
     dataset_blocker,
     planned_torch_threads,
     workspace_of_metadata,
 )
+from engine.store import MetadataError, SessionStore, StoreError, read_metadata
+from engine.training.distributed import Ranks, any_rank, init_process_group
+from engine.training.recorder import RESULTS_FILE, FollowerRecorder, RunRecorder
 from engine.training.signals import StopRequest
 
 if TYPE_CHECKING:
@@ -395,9 +395,9 @@ class Worker:
     def _train_units(
         self, metadata: TrainingMetadata, recorder: RunRecorder, threads: int, use_cpu: bool
     ) -> list[UnitResult]:
+        from engine.sessions.models import check_models
         from engine.training import faults
         from engine.training.data import load_session_data
-        from engine.training.models import check_models
         from engine.training.runner import Interrupted, UnitTrainer, plan_units
 
         config = metadata.training_model_config

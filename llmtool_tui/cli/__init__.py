@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from engine.errors import BadInputError, OperationError
+from engine.facade import Engine
 from engine.files import expand_user
 from engine.store import MetadataError, SessionNotFoundError, StoreError
-from engine.workspace import WORKSPACE_ENV
+from engine.workspace import WORKSPACE_ENV, Workspace
 from llmtool_tui.untrusted import visible
 
 PROG = "llmtool-tui"
@@ -85,6 +86,13 @@ def _first_command(argv: Sequence[str]) -> str | None:
         if not arg.startswith("-"):
             return arg
     return None
+
+
+def engine_for(args: argparse.Namespace) -> Engine:
+    """The engine of a command's ``--workspace`` (or its default)."""
+    return Engine(
+        Workspace.resolve(getattr(args, "workspace", None)), poll=getattr(args, "poll", False)
+    )
 
 
 def error(message: str) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from llmtool_tui.cli import engine_for
 from llmtool_tui.untrusted import json_text, literal, visible
 
 if TYPE_CHECKING:
@@ -73,10 +74,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def run_analyze(args: argparse.Namespace) -> int:
     """``llmtool-tui analyze``."""
-    # Imported here: pandas and the analysis are not needed to build the parser.
-    from engine.analysis import analyze_dataset
-
-    analysis = analyze_dataset(
+    analysis = engine_for(args).analyze(
         args.dataset,
         text_column=args.text_column,
         label_columns=args.label_columns,

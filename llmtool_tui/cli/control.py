@@ -7,9 +7,8 @@ import math
 from typing import Any
 
 from engine.errors import BadInputError
-from engine.facade import Engine
-from engine.supervisor import DEFAULT_GRACE_S
-from llmtool_tui.cli import error
+from engine.liveness import STOP_GRACE_S
+from llmtool_tui.cli import engine_for, error
 from llmtool_tui.cli.sessions import add_session_argument
 from llmtool_tui.untrusted import json_text, visible
 
@@ -35,8 +34,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--grace",
         metavar="S",
         type=float,
-        default=DEFAULT_GRACE_S,
-        help=f"seconds to wait after SIGTERM before SIGKILL (default {DEFAULT_GRACE_S:g})",
+        default=STOP_GRACE_S,
+        help=f"seconds to wait after SIGTERM before SIGKILL (default {STOP_GRACE_S:g})",
     )
     stop.add_argument("--json", action="store_true", help="print the outcome as JSON")
     stop.set_defaults(handler=run_stop)
@@ -46,7 +45,7 @@ def run_stop(args: argparse.Namespace) -> int:
     """Stop the session named by ``args.session``. Returns the exit code."""
     if not math.isfinite(args.grace) or args.grace < 0:
         raise BadInputError(f"--grace must be a number of seconds >= 0, not {args.grace:g}")
-    engine = Engine.from_args(args)
+    engine = engine_for(args)
     report = engine.stop(engine.store.resolve(args.session), grace_s=args.grace)
     if args.json:
         print(json_text(report.to_json()))

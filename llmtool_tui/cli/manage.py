@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from engine.cleanup import (
-    ARCHIVABLE_STATUSES,
-    CleanupPlan,
-    CleanupResult,
-    apply_cleanup,
-    parse_duration,
-    plan_cleanup,
-)
+from engine.cleanup import ARCHIVABLE_STATUSES, CleanupPlan, CleanupResult, parse_duration
 from engine.errors import BadInputError
 from engine.facade import Engine
 from engine.files import expand_user
-from engine.templates import export_template, import_session
-from llmtool_tui.cli import PROG, error
+from llmtool_tui.cli import PROG, engine_for, error
 from llmtool_tui.cli.sessions import add_session_argument, print_json
 from llmtool_tui.untrusted import visible
 
@@ -88,7 +79,7 @@ def warn(message: str) -> None:
 
 
 def _existing_workspace(args: argparse.Namespace) -> Engine:
-    engine = Engine.from_args(args)
+    engine = engine_for(args)
     if not engine.workspace.root.is_dir():
         raise BadInputError(
             f"workspace {engine.workspace.root} does not exist; create it or pass an existing"
@@ -99,10 +90,10 @@ def _existing_workspace(args: argparse.Namespace) -> Engine:
 
 def run_export(args: argparse.Namespace) -> int:
     """``llmtool-tui export SESSION [-o FILE]``."""
-    engine = Engine.from_args(args)
+    engine = engine_for(args)
     path = engine.store.resolve(args.session)
     if args.output is None:
-        exported = export_template(engine.store.load(path))
+        exported = engine.export_template(path)
         for line in exported.cleaned.warnings():
             warn(line)
         print_json(exported.document)
@@ -118,9 +109,9 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     """``llmtool-tui import FILE [--dataset PATH]``."""
     engine = _existing_workspace(args)
-    source = expand_user(args.file)
+    source = Path(args.file)
     dataset = Path(args.dataset) if args.dataset else None
-    result = import_session(engine.store, source, dataset=dataset)
+    result = engine.import_template(source, dataset=dataset)
     for line in result.warnings:
         warn(line)
     if dataset is not None and not result.created:
@@ -184,16 +175,14 @@ def run_cleanup(args: argparse.Namespace) -> int:
     """``llmtool-tui cleanup --older-than AGE [--status S] [--dry-run] [--json]``."""
     older_than = parse_duration(args.older_than)
     engine = _existing_workspace(args)
-    plan = plan_cleanup(
-        engine, older_than, args.status, datetime.now(), include_unreadable=args.include_unreadable
-    )
+    plan = engine.plan_cleanup(older_than, args.status, include_unreadable=args.include_unreadable)
     if args.dry_run:
         if args.json:
             print_json({"dry_run": True, **plan.to_json()})
         else:
             _print_plan(plan, done=None)
         return 0
-    result = apply_cleanup(plan)
+    result = engine.apply_cleanup(plan)
     if args.json:
         print_json({"dry_run": False, **result.to_json()})
     else:

@@ -12,11 +12,11 @@ from rich.text import Text
 
 from engine.details import MULTI_LINE_ROWS
 from engine.errors import BadInputError
-from engine.facade import Engine
 from engine.filters import parse_filter
 from engine.history import status_label
 from engine.schema import metadata_json_schema
 from engine.store import DEFAULT_LIMIT
+from llmtool_tui.cli import engine_for
 from llmtool_tui.untrusted import json_text, literal
 
 STATUS_STYLES = {
@@ -81,7 +81,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     """``llmtool-tui sessions``."""
     if args.limit < 1:
         raise BadInputError(f"--limit must be at least 1 (got {args.limit}); or use --all")
-    engine = Engine.from_args(args)
+    engine = engine_for(args)
     session_filter = parse_filter(args.filter) if args.filter else None
     history = engine.history(limit=None if args.all else args.limit, session_filter=session_filter)
     if args.json:
@@ -127,7 +127,7 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """``llmtool-tui show SESSION``."""
-    engine = Engine.from_args(args)
+    engine = engine_for(args)
     view = engine.inspect(engine.store.resolve(args.session))
     if args.json:
         print_json(view.to_json())

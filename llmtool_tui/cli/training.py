@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from pathlib import Path
@@ -25,8 +24,7 @@ from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.files import read_tail
 from engine.schema import ModelConfig
-from engine.store import SessionStore, read_metadata
-from engine.workspace import Workspace
+from llmtool_tui.cli import engine_for
 from llmtool_tui.cli.analyze import add_column_options
 from llmtool_tui.cli.sessions import add_session_argument
 from llmtool_tui.untrusted import json_text, literal, visible
@@ -72,7 +70,6 @@ DEMO_DEFAULTS: dict[str, Any] = {
     "early_stopping_patience": 3,
     "seed": 42,
 }
-DEMO_MODEL_DIR = "demo-bert"
 EXIT_INTERRUPTED = 130
 #: Exit codes of the worker (engine.training.worker) -> of the command.
 WORKER_EXIT_CODES = {0: 0, 1: 1, 2: 2, 3: EXIT_INTERRUPTED}
@@ -222,38 +219,35 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def _store(args: argparse.Namespace) -> SessionStore:
-    workspace = Workspace.resolve(getattr(args, "workspace", None))
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine of the command's workspace, whose log folders are created when missing."""
+    engine = engine_for(args)
     try:
-        workspace.ensure()
+        engine.workspace.ensure()
     except FileNotFoundError as exc:
         raise BadInputError(str(exc)) from None
-    return SessionStore(workspace)
+    return engine
 
 
 def run_train(args: argparse.Namespace) -> int:
     """``train``: analyse, create the session, run the worker."""
-    from engine.training.sample_data import LABEL_COLUMN, SAMPLE_PATH, TEXT_COLUMN
-    from engine.training.sessions import validate_hyperparameters
-
-    store = _store(args)
+    engine = _engine(args)
     dataset = args.dataset
     text_column, label_columns = args.text_column, args.label_columns
     if dataset is None:
         if not args.demo:
             raise BadInputError("give a DATASET file to train on, or --demo for the sample data")
-        dataset, text_column = SAMPLE_PATH, text_column or TEXT_COLUMN
-        label_columns = label_columns or [LABEL_COLUMN]
+        dataset, sample_text, sample_label = engine.sample_dataset()
+        text_column, label_columns = text_column or sample_text, label_columns or [sample_label]
     if not dataset.is_file():
         raise BadInputError(f"dataset {dataset} does not exist; check the path")
     models = list(args.models or [])
     if args.demo and not models:
-        models = [str(_ensure_demo_model(store.workspace, dataset, text_column, args.json))]
+        announce = None if args.json else _say_building
+        demo = engine.workspace_demo_model(dataset, text_column or "text", building=announce)
+        models = [str(demo)]
     config = _model_config(args, models, demo_model=args.demo and not args.models)
-    problems = validate_hyperparameters(config)
-    if problems:
-        raise BadInputError(problems[0])
-    engine = Engine(store.workspace)
+    engine.check_hyperparameters(config)
     if models:
         # Before the analysis: an unavailable model must fail within seconds.
         engine.check_models(config.models())
@@ -268,65 +262,66 @@ def run_train(args: argparse.Namespace) -> int:
         config = _with_recommended_model(config, analysis)
     config.recommended_model = analysis.recommended_model
     if args.max_length is None:
-        from engine.analysis.catalog import model_max_tokens
-        from engine.training.sessions import suggested_max_length
-
-        p95 = float(analysis.text_analysis.text_length_stats.token_p95 or 0)
-        longest = min(model_max_tokens(model) for model in config.models())
-        config.max_length = suggested_max_length(p95, longest)
+        config.max_length = engine.suggested_max_length(analysis, config.models())
     path = engine.prepare_new_session(analysis, config, save=not args.no_save)
     if args.no_save and not args.json:
         print(
             visible(
-                f"not saved in the history: session {read_metadata(path).session_id} cannot be"
-                f" resumed or listed (its metadata is kept in {path})"
+                f"not saved in the history: session {engine.store.load(path).session_id} cannot"
+                f" be resumed or listed (its metadata is kept in {path})"
             )
         )
-    return _launch(store, path, resume=False, force=False, args=args)
+    return _launch(engine, path, resume=False, force=False, args=args)
+
+
+def _say_building(target: Path) -> None:
+    print(visible(f"building the demo model in {target} ..."), flush=True)
 
 
 def run_resume(args: argparse.Namespace) -> int:
     """``resume``: continue an unfinished session."""
-    store = _store(args)
-    path = store.resolve(args.session)
-    for warning in Engine(store.workspace).prepare_resume(path, force=args.force):
+    engine = _engine(args)
+    path = engine.store.resolve(args.session)
+    for warning in engine.prepare_resume(path, force=args.force):
         print(f"warning (--force): {visible(warning)}", file=sys.stderr)
-    return _launch(store, path, resume=True, force=args.force, args=args)
+    return _launch(engine, path, resume=True, force=args.force, args=args)
 
 
 def run_relaunch(args: argparse.Namespace) -> int:
     """``relaunch``: a new session with the same (or edited) parameters."""
-    store = _store(args)
+    engine = _engine(args)
     overrides: dict[str, str] = {}
     for item in args.overrides:
         key, separator, value = item.partition("=")
         if not separator or not key.strip():
             raise BadInputError(f"--set {item!r}: write KEY=VALUE, e.g. --set epochs=5")
         overrides[key.strip()] = value
-    path = Engine(store.workspace).prepare_relaunch(
-        store.resolve(args.session), dataset=args.dataset, overrides=overrides
+    path = engine.prepare_relaunch(
+        engine.store.resolve(args.session), dataset=args.dataset, overrides=overrides
     )
-    return _launch(store, path, resume=False, force=False, args=args)
+    return _launch(engine, path, resume=False, force=False, args=args)
 
 
 def run_demo_model(args: argparse.Namespace) -> int:
     """``demo-model``: build a tiny model with a tokenizer trained on a corpus."""
-    from engine.training.demo_model import build_demo_model, read_corpus
-    from engine.training.sample_data import SAMPLE_PATH
-
-    corpus = args.corpus or SAMPLE_PATH
-    texts = read_corpus(corpus, args.text_column)
-    path = build_demo_model(args.out_dir, texts)
+    built = engine_for(args).build_demo_model(args.out_dir, args.corpus, args.text_column)
     if args.json:
         print(
-            json.dumps(
-                {"model_dir": str(path.resolve()), "corpus": str(corpus), "texts": len(texts)}
+            json_text(
+                {
+                    "model_dir": str(built.path.resolve()),
+                    "corpus": str(built.corpus),
+                    "texts": built.texts,
+                },
+                indent=None,
             )
         )
     else:
         print(
-            f"demo model built in {path} (tokenizer trained on {len(texts)} texts of"
-            f" {corpus.name}); train with --model {path}"
+            visible(
+                f"demo model built in {built.path} (tokenizer trained on {built.texts} texts of"
+                f" {built.corpus.name}); train with --model {built.path}"
+            )
         )
     return 0
 
@@ -334,24 +329,10 @@ def run_demo_model(args: argparse.Namespace) -> int:
 # -- session preparation -------------------------------------------------------------------------
 
 
-def _ensure_demo_model(
-    workspace: Workspace, corpus: Path, text_column: str | None, quiet: bool
-) -> Path:
-    from engine.training.demo_model import build_demo_model, is_demo_model, read_corpus
-
-    target = workspace.models_dir / DEMO_MODEL_DIR
-    if is_demo_model(target):
-        return target
-    if not quiet:
-        print(f"building the demo model in {target} ...", flush=True)
-    build_demo_model(target, read_corpus(corpus, text_column or "text"))
-    return target
-
-
 def _model_config(args: argparse.Namespace, names: list[str], *, demo_model: bool) -> ModelConfig:
-    from engine.training.models import absolute_model_name
-
-    models = [absolute_model_name(name) for name in names]
+    # Local directories are made absolute when the session is prepared (the worker's cwd is
+    # the workspace).
+    models = list(names)
     given = {
         field: getattr(args, flag)
         for flag, field in HYPERPARAMETER_FLAGS.items()
@@ -390,10 +371,9 @@ def _with_recommended_model(config: ModelConfig, analysis: DatasetAnalysis) -> M
 
 
 def _launch(
-    store: SessionStore, path: Path, *, resume: bool, force: bool, args: argparse.Namespace
+    engine: Engine, path: Path, *, resume: bool, force: bool, args: argparse.Namespace
 ) -> int:
-    engine = Engine(store.workspace)
-    metadata = read_metadata(path)
+    metadata = engine.store.load(path)
     session_id = metadata.session_id
     if args.detach:
         handle = engine.launch(path, resume=resume, force=force, detach=True)
@@ -405,7 +385,8 @@ def _launch(
                         "metadata_path": str(path),
                         "pid": handle.pid,
                         "log_path": str(handle.log_path),
-                    }
+                    },
+                    indent=None,
                 )
             )
         else:
@@ -417,25 +398,30 @@ def _launch(
                 )
             )
         return 0
-    progress_path = engine.progress_path(session_id)
     handle = engine.launch(path, resume=resume, force=force, detach=False)
     follower = Follower(
         handle,
-        progress_path,
+        engine,
+        session_id,
         show=not args.json,
         title=f"{session_id} ({metadata.training_model_config.training_mode})",
     )
     worker_code = follower.run()
     # A worker that died before it recorded ``running`` left its launch record: reading the
     # live status turns it into ``failed`` with the end of its output.
-    engine.live_status(path, read_metadata(path))
-    return _report(path, handle, worker_code, follower.interrupted_by_user, args.json)
+    engine.live_status(path, engine.store.load(path))
+    return _report(engine, path, handle, worker_code, follower.interrupted_by_user, args.json)
 
 
 def _report(
-    path: Path, handle: WorkerHandle, worker_code: int, by_user: bool, as_json: bool
+    engine: Engine,
+    path: Path,
+    handle: WorkerHandle,
+    worker_code: int,
+    by_user: bool,
+    as_json: bool,
 ) -> int:
-    final = read_metadata(path)
+    final = engine.store.load(path)
     status = final.execution_status
     code = WORKER_EXIT_CODES.get(worker_code, 1)
     if code == 1 and status.status == "interrupted":
@@ -494,10 +480,11 @@ class Follower:
     """Shows a foreground worker's progress and turns Ctrl-C into a graceful stop."""
 
     def __init__(
-        self, handle: WorkerHandle, progress_path: Path, *, show: bool, title: str
+        self, handle: WorkerHandle, engine: Engine, session_id: str, *, show: bool, title: str
     ) -> None:
         self.handle = handle
-        self.progress_path = progress_path
+        self.engine = engine
+        self.session_id = session_id
         self.show = show
         self.title = title
         self.interrupted_by_user = False
@@ -525,8 +512,6 @@ class Follower:
             signal.signal(signal.SIGINT, previous)
 
     async def _follow(self) -> int:
-        from engine.tailer import tail_progress
-
         waiter = asyncio.create_task(asyncio.to_thread(self.handle.wait))
         if not self.show:
             return await waiter
@@ -550,7 +535,7 @@ class Follower:
         tasks: dict[str, TaskID] = {}
         with progress:
             progress.console.print(literal(f"training {self.title}"))
-            events = tail_progress(self.progress_path, from_start=False)
+            events = self.engine.tail(self.session_id, from_start=False)
             # One pending read at a time, never cancelled while the worker runs: cancelling a
             # read would close the tailing generator and lose the last events.
             pending = asyncio.ensure_future(anext(events))

@@ -31,9 +31,9 @@ from engine.schema import (
     TrainingSession,
     new_session_uuid,
 )
+from engine.sessions.models import absolute_model_name
+from engine.sessions.resumability import UNSAVED_METADATA_NAME
 from engine.store import SessionStore
-from engine.training.models import absolute_model_name
-from engine.training.resumability import UNSAVED_METADATA_NAME
 
 #: ``--set`` names that are not ModelConfig fields but say the same thing more simply.
 OVERRIDE_ALIASES = {
@@ -293,7 +293,7 @@ def _recorded_dataset(source: TrainingMetadata) -> Path:
 
 
 def _dataset_changed(source: TrainingMetadata) -> bool:
-    from engine.training.resumability import dataset_blocker
+    from engine.sessions.resumability import dataset_blocker
 
     problem = dataset_blocker(source)
     if problem is not None and "not found" in problem:

@@ -15,10 +15,10 @@ from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
 from engine.errors import BadInputError
+from llmtool_tui.screens.wizard.bar_chart import fit
+from llmtool_tui.screens.wizard.path_suggester import PathSuggester
+from llmtool_tui.screens.wizard.step import WizardStep
 from llmtool_tui.untrusted import visible
-from llmtool_tui.widgets.wizard.bar_chart import fit
-from llmtool_tui.widgets.wizard.path_suggester import PathSuggester
-from llmtool_tui.widgets.wizard.step import WizardStep
 
 if TYPE_CHECKING:
     from engine.analysis.catalog import ModelInfo

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.files import expand_user
 from engine.schema import TrainingMetadata
-from engine.training.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
+from engine.sessions.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
 from engine.workspace import WORKSPACE_ENV, Workspace
 
 #: Overrides the thread count of a session that has none recorded yet (its first run).

@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.widgets import Label, Static
 
 from engine.schema import TrainingMetadata
-from llmtool_tui.widgets.wizard.facts import facts_table
-from llmtool_tui.widgets.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.facts import facts_table
+from llmtool_tui.screens.wizard.step import WizardStep
 
 #: Sections shown, in the document's order; the others (output_paths, environment) are written
 #: when the session is created and when it runs.

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from llmtool_tui.widgets.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.step import WizardStep
 
 PANEL_TITLE = "Reproducibility & Metadata"
 #: The specification's panel, word for word.

@@ -11,10 +11,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, Static
 
+from llmtool_tui.screens.wizard.bar_chart import BarChart
+from llmtool_tui.screens.wizard.facts import facts_table
+from llmtool_tui.screens.wizard.step import WizardStep
 from llmtool_tui.untrusted import visible
-from llmtool_tui.widgets.wizard.bar_chart import BarChart
-from llmtool_tui.widgets.wizard.facts import facts_table
-from llmtool_tui.widgets.wizard.step import WizardStep
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis

@@ -14,8 +14,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
 from engine.schema import ModelConfig
-from engine.training.sessions import suggested_max_length
-from llmtool_tui.widgets.wizard.step import WizardStep
+from engine.sessions.creation import suggested_max_length
+from llmtool_tui.screens.wizard.step import WizardStep
 
 #: Bounds of max_length when the model's own maximum is unknown (BERT-like models take 512).
 DEFAULT_MODEL_MAX_TOKENS = 512

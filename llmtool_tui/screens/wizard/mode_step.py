@@ -12,7 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.schema import TrainingMode
-from llmtool_tui.widgets.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.step import WizardStep
 
 #: (mode, explanation) in the specification's order.
 MODES: tuple[tuple[TrainingMode, str], ...] = (

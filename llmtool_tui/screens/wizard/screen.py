@@ -1,16 +1,17 @@
 """The New Training Session wizard: from a dataset file to a running session, by keyboard alone.
 
 One screen holds a ``WizardState`` (every choice so far: the source of truth, so that going back
-never loses what was entered) and a ContentSwitcher of steps, one widget per module under
-``llmtool_tui/widgets/wizard/``. Each step posts a past-tense message when it is done; the screen
-records the choice, runs what it calls for (the analysis, the launch) in thread workers and shows
-the next step. Nothing is written before the last answer: a cancelled wizard leaves no file.
+never loses what was entered; ``state.py``) and a ContentSwitcher of steps, one widget per module
+beside it in ``llmtool_tui/screens/wizard/``. Each step posts a past-tense message when it is
+done; the screen records the choice, runs what it calls for (the analysis, the launch) in thread
+workers and shows the next step. Nothing is written before the last answer: a cancelled wizard
+leaves no file.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,22 +26,20 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine, LaunchedSession
-from engine.schema import ModelConfig, TrainingMetadata, TrainingMode
-from engine.training.sample_data import DEFAULT_ROWS, SAMPLE_PATH, TOPIC_WORDS
+from engine.schema import ModelConfig
+from engine.sessions.sample_data import DEFAULT_ROWS, SAMPLE_PATH, TOPIC_WORDS
+from llmtool_tui.screens.wizard.analysis_progress import AnalysisProgress
+from llmtool_tui.screens.wizard.analysis_step import AnalysisStep
+from llmtool_tui.screens.wizard.columns_step import ColumnsStep
+from llmtool_tui.screens.wizard.dataset_step import DatasetStep
+from llmtool_tui.screens.wizard.hyperparameters_step import HyperparametersStep
+from llmtool_tui.screens.wizard.mode_step import ModeStep
+from llmtool_tui.screens.wizard.models_step import ModelsStep
+from llmtool_tui.screens.wizard.save_step import SaveStep
+from llmtool_tui.screens.wizard.state import WizardState
+from llmtool_tui.screens.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.summary_step import SummaryStep
 from llmtool_tui.untrusted import visible
-from llmtool_tui.widgets.wizard import (
-    AnalysisProgress,
-    AnalysisStep,
-    ColumnsStep,
-    DatasetStep,
-    HyperparametersStep,
-    ModelChoice,
-    ModelsStep,
-    ModeStep,
-    SaveStep,
-    SummaryStep,
-    WizardStep,
-)
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis
@@ -51,55 +50,6 @@ HISTORY_GROUP = "wizard-history"
 SAMPLE_DESCRIPTION = (
     f"{DEFAULT_ROWS:,} news sentences in French and English, {len(TOPIC_WORDS)} topics"
 )
-
-
-@dataclass
-class WizardState:
-    """Every choice made so far, and what the analysis found."""
-
-    dataset: str = ""
-    """The dataset path as typed."""
-    dataset_path: Path | None = None
-    """The file analysed."""
-    columns: list[str] = field(default_factory=list)
-    """Columns of the file."""
-    text_column: str | None = None
-    """None: detected by the analysis."""
-    label_columns: list[str] = field(default_factory=list)
-    """Empty: detected by the analysis."""
-    language_column: str | None = None
-    drop_rare_classes: bool = False
-    analysis: DatasetAnalysis | None = None
-    """The latest successful analysis of the current choices (None after a failed one)."""
-    mode: TrainingMode = "quick"
-    models: list[str] = field(default_factory=list)
-    added_models: list[ModelChoice] = field(default_factory=list)
-    """Models the user typed, kept in the list when coming back."""
-    model_max_tokens: int | None = None
-    """Smallest maximum length of the chosen models."""
-    hyperparameters: dict[str, str] = field(default_factory=dict)
-    """Values as typed, for the fields the user edited."""
-    chosen_hyperparameters: dict[str, int | float] = field(default_factory=dict)
-    """The validated values of the hyperparameters step."""
-    save: bool = True
-
-    def model_config(self) -> ModelConfig:
-        """The ``model_config`` section of the choices."""
-        return ModelConfig.model_validate(
-            {
-                **self.chosen_hyperparameters,
-                "training_mode": self.mode,
-                "selected_model": self.models[0] if self.models else None,
-                "selected_models": list(self.models),
-                "recommended_model": self.analysis.recommended_model if self.analysis else None,
-            }
-        )
-
-    def preview(self, engine: Engine) -> TrainingMetadata | None:
-        """The metadata the session will start with (ids aside), or None while incomplete."""
-        if self.analysis is None or not self.models or not self.chosen_hyperparameters:
-            return None
-        return engine.preview_session(self.analysis, self.model_config())
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Label, Select, SelectionList, Static
 
+from llmtool_tui.screens.wizard.step import WizardStep
 from llmtool_tui.untrusted import literal, visible
-from llmtool_tui.widgets.wizard.step import WizardStep
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis

@@ -13,10 +13,10 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from engine.files import expand_user
+from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser
+from llmtool_tui.screens.wizard.path_suggester import PathSuggester
+from llmtool_tui.screens.wizard.step import WizardStep
 from llmtool_tui.untrusted import visible
-from llmtool_tui.widgets.wizard.dataset_browser import DatasetBrowser
-from llmtool_tui.widgets.wizard.path_suggester import PathSuggester
-from llmtool_tui.widgets.wizard.step import WizardStep
 
 
 def resolve_dataset_path(text: str) -> Path:

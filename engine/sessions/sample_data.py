@@ -9,7 +9,7 @@ has something to learn and the metrics are not trivially perfect. French texts k
 Columns: ``text``, ``label`` (one topic), ``language`` (``FR``/``EN``) and ``topics`` (the topic,
 sometimes with a second one, ``;``-separated) for multi-label and distributed training.
 
-Regenerate with ``python -m engine.training.sample_data`` (the output is byte-for-byte the same
+Regenerate with ``python -m engine.sessions.sample_data`` (the output is byte-for-byte the same
 for the same seed; a test checks the committed file against the generator).
 """
 

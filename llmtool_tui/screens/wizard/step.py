@@ -12,7 +12,7 @@ from llmtool_tui.untrusted import visible
 
 if TYPE_CHECKING:
     from engine.facade import Engine
-    from llmtool_tui.screens.wizard import WizardState
+    from llmtool_tui.screens.wizard.state import WizardState
 
 
 class WizardStep(Vertical):
