@@ -118,6 +118,29 @@ DEMO_MODEL_DIR = "demo-bert"
 
 
 @dataclass(frozen=True)
+class PreparedRun:
+    """A session checked and written, ready for its worker: what was read and decided.
+
+    The launch takes it as it is: the metadata is not read again, nor the resume assessed again,
+    before the worker starts (the launch only re-checks, under the file's lock, that no other
+    worker started meanwhile; the worker re-checks the rest, as another process may race it).
+    """
+
+    path: Path
+    """The metadata file the worker is given."""
+    metadata: TrainingMetadata
+    """The document as it was checked (or written)."""
+    resume: bool = False
+    force: bool = False
+    warnings: tuple[str, ...] = ()
+    """What ``force`` overrode (resume only)."""
+
+    @property
+    def session_id(self) -> str:
+        return self.metadata.session_id
+
+
+@dataclass(frozen=True)
 class LaunchedSession:
     """A worker that was started: which session, where its metadata is, its process."""
 
@@ -445,23 +468,17 @@ class Engine:
         *,
         save: bool = True,
         workflow: str | None = None,
-    ) -> Path:
+    ) -> PreparedRun:
         """Validate a new session's parameters and models, write its metadata as ``pending``.
 
         With ``save=False`` the metadata is kept only in the run folder: the session trains
-        but is neither listed nor resumable. Returns the metadata file the worker is given.
-        Raises BadInputError (bad value, unavailable model).
+        but is neither listed nor resumable. Raises BadInputError (bad value, unavailable
+        model).
         """
-        from engine.sessions.creation import (
-            build_session_metadata,
-            create_session,
-            validate_hyperparameters,
-        )
+        from engine.sessions.creation import build_session_metadata, create_session
         from engine.sessions.models import absolute_model_name, check_models
 
-        problems = validate_hyperparameters(model_config)
-        if problems:
-            raise BadInputError(problems[0])
+        self.check_hyperparameters(model_config)
         # Local model paths are recorded absolute: the worker runs in the workspace.
         models = [absolute_model_name(name) for name in model_config.models()]
         config = model_config.model_copy(
@@ -469,10 +486,10 @@ class Engine:
         )
         check_models(config.models())
         metadata = build_session_metadata(analysis, config, workflow=workflow)
-        return create_session(self.store, metadata, save=save)
+        return PreparedRun(create_session(self.store, metadata, save=save), metadata)
 
-    def prepare_resume(self, path: Path, *, force: bool = False) -> tuple[str, ...]:
-        """Check that a session can be resumed; return what ``force`` overrode (warnings).
+    def prepare_resume(self, path: Path, *, force: bool = False) -> PreparedRun:
+        """Check, once, that a session can be resumed now.
 
         Raises DatasetMissingError when the dataset moved, BadInputError with the reason when
         the session cannot be resumed otherwise (running, completed, no checkpoint, changed
@@ -486,16 +503,20 @@ class Engine:
                 f"{metadata.session_id} was trained with --no-save: it cannot be"
                 f" resumed; relaunch it with `llmtool-tui relaunch {path}`"
             )
-        refuse_if_active(self.live_status(path, metadata), metadata)
+        liveness = self.live_status(path, metadata)
+        refuse_if_active(liveness, metadata)
+        if _is_dead_local(liveness):
+            # live_status has just written the truth (interrupted) into the file.
+            metadata = self.store.load(path)
         _check_dataset_present(metadata)
         assessment = assess_resume(self.workspace, metadata, force=force)
         if not assessment.resumable:
             raise BadInputError(f"cannot resume {metadata.session_id}: {assessment.blocker}")
-        return assessment.warnings
+        return PreparedRun(path, metadata, resume=True, force=force, warnings=assessment.warnings)
 
     def prepare_relaunch(
         self, path: Path, *, dataset: Path | None = None, overrides: dict[str, str] | None = None
-    ) -> Path:
+    ) -> PreparedRun:
         """Write a new pending session with the parameters of ``path``, optionally edited.
 
         Raises DatasetMissingError when the original dataset moved and no other is given,
@@ -504,38 +525,34 @@ class Engine:
         from engine.schema import TrainingMetadata
         from engine.sessions.creation import create_session, relaunch_metadata
         from engine.sessions.models import check_models
+        from engine.templates import without_unsafe_keys
 
         source = self.store.load(path)
         if dataset is None:
             _check_dataset_present(source)
-        from engine.templates import without_unsafe_keys
-
         metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
         document, _removed = without_unsafe_keys(metadata.to_document())
         metadata = TrainingMetadata.from_document(document)
         check_models(metadata.training_model_config.models())
-        return create_session(self.store, metadata, save=True)
+        return PreparedRun(create_session(self.store, metadata, save=True), metadata)
 
-    def launch(
-        self, metadata_path: Path, *, resume: bool = False, force: bool = False, detach: bool = True
-    ) -> WorkerHandle:
+    def launch(self, prepared: PreparedRun, *, detach: bool = True) -> WorkerHandle:
         """Start the worker of a prepared session (detached: it outlives this process)."""
         from engine.supervisor import launch_worker
 
         return launch_worker(
             self.workspace,
-            metadata_path,
-            resume=resume,
-            force=force,
+            prepared.path,
+            resume=prepared.resume,
+            force=prepared.force,
             detach=detach,
             worker_module=self.worker_module,
         )
 
-    def _launched(self, metadata_path: Path, *, resume: bool, force: bool) -> LaunchedSession:
-        metadata = self.store.load(metadata_path)
-        handle = self.launch(metadata_path, resume=resume, force=force)
-        saved = metadata_path.parent == self.workspace.sessions_dir
-        return LaunchedSession(metadata.session_id, metadata_path, handle.pid, saved)
+    def _launched(self, prepared: PreparedRun) -> LaunchedSession:
+        handle = self.launch(prepared)
+        saved = prepared.path.parent == self.workspace.sessions_dir
+        return LaunchedSession(prepared.session_id, prepared.path, handle.pid, saved)
 
     def start(
         self,
@@ -546,20 +563,19 @@ class Engine:
         workflow: str | None = None,
     ) -> LaunchedSession:
         """Create a new session and start its worker detached (see prepare_new_session)."""
-        path = self.prepare_new_session(analysis, model_config, save=save, workflow=workflow)
-        return self._launched(path, resume=False, force=False)
+        return self._launched(
+            self.prepare_new_session(analysis, model_config, save=save, workflow=workflow)
+        )
 
     def resume(self, path: Path, *, force: bool = False) -> LaunchedSession:
         """Continue an incomplete session from its newest complete checkpoint, detached."""
-        self.prepare_resume(path, force=force)
-        return self._launched(path, resume=True, force=force)
+        return self._launched(self.prepare_resume(path, force=force))
 
     def relaunch(
         self, path: Path, *, dataset: Path | None = None, overrides: dict[str, str] | None = None
     ) -> LaunchedSession:
         """Start a new session with the same (or edited) parameters, detached."""
-        new_path = self.prepare_relaunch(path, dataset=dataset, overrides=overrides)
-        return self._launched(new_path, resume=False, force=False)
+        return self._launched(self.prepare_relaunch(path, dataset=dataset, overrides=overrides))
 
     def stop(self, path: Path, *, grace_s: float = STOP_GRACE_S) -> StopReport:
         """SIGTERM the session's worker, SIGKILL after the grace period; report what happened."""

@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from engine.facade import Engine
+from engine.facade import Engine, PreparedRun
 from engine.rows import SessionRow
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
@@ -41,10 +41,8 @@ class FakeWorkerEngine(Engine):
         super().__init__(workspace, worker_module=FAKE_WORKER_MODULE)
         self.handles: list[WorkerHandle] = []
 
-    def launch(
-        self, metadata_path: Path, *, resume: bool = False, force: bool = False, detach: bool = True
-    ) -> WorkerHandle:
-        handle = super().launch(metadata_path, resume=resume, force=force, detach=detach)
+    def launch(self, prepared: PreparedRun, *, detach: bool = True) -> WorkerHandle:
+        handle = super().launch(prepared, detach=detach)
         self.handles.append(handle)
         return handle
 

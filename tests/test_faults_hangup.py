@@ -38,11 +38,12 @@ pytestmark = pytest.mark.slow
 LAUNCHER = f"""
 import sys, time
 from pathlib import Path
-from engine.facade import Engine
+from engine.facade import Engine, PreparedRun
 from engine.workspace import Workspace
 
 engine = Engine(Workspace(Path(sys.argv[1])), worker_module={FAKE_WORKER_MODULE!r})
-handle = engine.launch(Path(sys.argv[2]))
+path = Path(sys.argv[2])
+handle = engine.launch(PreparedRun(path, engine.store.load(path)))
 print(f"worker {{handle.pid}}", flush=True)
 time.sleep(600)
 """

@@ -440,7 +440,7 @@ def test_relaunch_does_not_carry_unsafe_keys(
     document["model_config"]["loader"] = {"Trust-Remote-Code": True, "kept": 1}
     source = store.directory / "collaborator.json"
     source.write_text(json.dumps(document))
-    new_path = Engine(workspace).prepare_relaunch(source)
+    new_path = Engine(workspace).prepare_relaunch(source).path
     written = json.loads(new_path.read_text())
     assert "trust_remote_code" not in written["model_config"]
     assert written["model_config"]["loader"] == {"kept": 1}

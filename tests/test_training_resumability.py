@@ -73,7 +73,7 @@ def test_running_alive_is_refused_and_running_dead_is_resumable(
         with pytest.raises(BadInputError, match=f"already running \\(pid {worker.pid} on"):
             engine.prepare_resume(path)
     # The worker is gone: the session is interrupted, and resumable.
-    assert engine.prepare_resume(path) == ()
+    assert engine.prepare_resume(path).warnings == ()
     assert engine.store.load(path).status == "interrupted"
 
 

@@ -21,7 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import BadInputError, OperationError
-from engine.facade import Engine
+from engine.facade import Engine, PreparedRun
 from engine.files import read_tail
 from engine.schema import ModelConfig
 from llmtool_tui.cli import engine_for
@@ -263,15 +263,15 @@ def run_train(args: argparse.Namespace) -> int:
     config.recommended_model = analysis.recommended_model
     if args.max_length is None:
         config.max_length = engine.suggested_max_length(analysis, config.models())
-    path = engine.prepare_new_session(analysis, config, save=not args.no_save)
+    prepared = engine.prepare_new_session(analysis, config, save=not args.no_save)
     if args.no_save and not args.json:
         print(
             visible(
-                f"not saved in the history: session {engine.store.load(path).session_id} cannot"
-                f" be resumed or listed (its metadata is kept in {path})"
+                f"not saved in the history: session {prepared.session_id} cannot be resumed or"
+                f" listed (its metadata is kept in {prepared.path})"
             )
         )
-    return _launch(engine, path, resume=False, force=False, args=args)
+    return _launch(engine, prepared, args)
 
 
 def _say_building(target: Path) -> None:
@@ -281,10 +281,10 @@ def _say_building(target: Path) -> None:
 def run_resume(args: argparse.Namespace) -> int:
     """``resume``: continue an unfinished session."""
     engine = _engine(args)
-    path = engine.store.resolve(args.session)
-    for warning in engine.prepare_resume(path, force=args.force):
+    prepared = engine.prepare_resume(engine.store.resolve(args.session), force=args.force)
+    for warning in prepared.warnings:
         print(f"warning (--force): {visible(warning)}", file=sys.stderr)
-    return _launch(engine, path, resume=True, force=args.force, args=args)
+    return _launch(engine, prepared, args)
 
 
 def run_relaunch(args: argparse.Namespace) -> int:
@@ -296,10 +296,10 @@ def run_relaunch(args: argparse.Namespace) -> int:
         if not separator or not key.strip():
             raise BadInputError(f"--set {item!r}: write KEY=VALUE, e.g. --set epochs=5")
         overrides[key.strip()] = value
-    path = engine.prepare_relaunch(
+    prepared = engine.prepare_relaunch(
         engine.store.resolve(args.session), dataset=args.dataset, overrides=overrides
     )
-    return _launch(engine, path, resume=False, force=False, args=args)
+    return _launch(engine, prepared, args)
 
 
 def run_demo_model(args: argparse.Namespace) -> int:
@@ -370,13 +370,10 @@ def _with_recommended_model(config: ModelConfig, analysis: DatasetAnalysis) -> M
 # -- running the worker ----------------------------------------------------------------------------
 
 
-def _launch(
-    engine: Engine, path: Path, *, resume: bool, force: bool, args: argparse.Namespace
-) -> int:
-    metadata = engine.store.load(path)
-    session_id = metadata.session_id
+def _launch(engine: Engine, prepared: PreparedRun, args: argparse.Namespace) -> int:
+    session_id, path = prepared.session_id, prepared.path
     if args.detach:
-        handle = engine.launch(path, resume=resume, force=force, detach=True)
+        handle = engine.launch(prepared, detach=True)
         if args.json:
             print(
                 json_text(
@@ -398,13 +395,13 @@ def _launch(
                 )
             )
         return 0
-    handle = engine.launch(path, resume=resume, force=force, detach=False)
+    handle = engine.launch(prepared, detach=False)
     follower = Follower(
         handle,
         engine,
         session_id,
         show=not args.json,
-        title=f"{session_id} ({metadata.training_model_config.training_mode})",
+        title=f"{session_id} ({prepared.metadata.training_model_config.training_mode})",
     )
     worker_code = follower.run()
     # A worker that died before it recorded ``running`` left its launch record: reading the
