@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine.workspace import PROGRESS_FILE  # noqa: E402
+
 BATCH_SIZE = 16
 MAX_LENGTH = 64
 LEARNING_RATE = 1e-3
@@ -162,7 +164,7 @@ def _worker_run(metadata_path: Path, threads: int) -> list[tuple[int, float]]:
 
     run_dir = Path(read_metadata(metadata_path).output_paths.run_dir or "")
     times = []
-    for line in (run_dir / "progress.jsonl").read_text().splitlines():
+    for line in (run_dir / PROGRESS_FILE).read_text().splitlines():
         event = json.loads(line)
         if event["event"] == "step":
             times.append((event["step"], datetime.fromisoformat(event["time"]).timestamp()))
@@ -214,7 +216,7 @@ def _resume_latency(source: Path, threads: int) -> float:
         {**_env(threads), "LLMTOOL_TEST_KILL_AT": "after_checkpoint:1"},
         expected=-9,
     )
-    progress = Path(read_metadata(path).output_paths.run_dir or "") / "progress.jsonl"
+    progress = Path(read_metadata(path).output_paths.run_dir or "") / PROGRESS_FILE
     started = time.time()
     _run(
         [

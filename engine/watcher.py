@@ -108,6 +108,9 @@ class SessionWatcher:
         self._reported: dict[str, StatKey] = {}
         self.started = asyncio.Event()
         """Set once the baseline is taken: any later change of the directory is reported."""
+        self.synced = asyncio.Event()
+        """Set once the watch is established and what changed before it was looked for: from
+        then on every batch is an event of the directory."""
 
     def _prepare(self) -> tuple[int, int] | None:
         workspace_root = self.sessions_dir.parent.parent
@@ -198,6 +201,7 @@ class SessionWatcher:
                     if resync_pending:
                         resync_pending = False
                         batch.merge(await asyncio.to_thread(self._resync))
+                        self.synced.set()
                     elif not raw:
                         # The directory was deleted or replaced: its inotify watch is dead.
                         now = await asyncio.to_thread(_directory_identity, self.sessions_dir)

@@ -335,12 +335,12 @@ def build_demo_workspace(root: Path) -> Workspace:
         (COMPLETED_SESSIONS[0], [0.78, 0.86, 0.89], [0.92, 0.88, 0.87]),
         (COMPLETED_SESSIONS[1], [0.72, 0.79, 0.81], [0.85, 0.74, 0.84]),
     ):
-        evaluations = ProgressWriter(workspace.run_dir(session_id) / "progress.jsonl")
+        evaluations = ProgressWriter(workspace.progress_file(session_id))
         try:
             _demo_evaluations(evaluations, curve, classes)
         finally:
             evaluations.close()
-    writer = ProgressWriter(workspace.run_dir(RUNNING_SESSION) / "progress.jsonl")
+    writer = ProgressWriter(workspace.progress_file(RUNNING_SESSION))
     try:
         _demo_progress(writer)
     finally:

@@ -15,7 +15,6 @@ from engine.store import SessionStore
 from engine.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
 EXAMPLE_FILE = Path(__file__).parent / "data" / "example-training-metadata.json"
 
 # No test may reach the Hugging Face hub: models are built locally by the tests.

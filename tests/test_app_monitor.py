@@ -154,25 +154,7 @@ async def test_scrolling_up_stops_following_and_end_follows_again(
         log = monitor.query_one(LogView)
         await wait_until(pilot, lambda: monitor.events_seen == 60)
         await pilot.pause()
-        print(
-            "DBG",
-            log.scroll_y,
-            log.max_scroll_y,
-            log.virtual_size,
-            log.size,
-            log.line_count,
-            log.scrollable_content_region,
-        )
-        await pilot.pause(0.5)
-        print("DBG", log.scroll_y, log.max_scroll_y, log.virtual_size, log.size, log.line_count)
-        print(
-            "DBG allow",
-            log.allow_vertical_scroll,
-            log.show_vertical_scrollbar,
-            log.styles.overflow_y,
-        )
         log.scroll_end(animate=False, immediate=True, x_axis=False)
-        print("DBG after", log.scroll_y)
         assert log.follow and log.is_vertical_scroll_end
         await pilot.press("home")
         assert not log.follow

@@ -161,7 +161,7 @@ async def test_files_present_at_start_are_the_baseline_not_changes(workspace: Wo
         new = await asyncio.to_thread(write_session, workspace, 2)
         await collector.until(lambda: new in collector.added())
         # The resync after the watch starts must not report the baseline either.
-        await asyncio.sleep(1.2)
+        await asyncio.wait_for(collector.watcher.synced.wait(), WAIT_S)
         assert existing not in collector.added()
         newest = SessionStore(workspace, collector.watcher.cache).list(limit=1).rows[0]
         assert newest.path in (existing, new)
@@ -250,7 +250,7 @@ async def test_one_change_among_10000_files_costs_one_parse(workspace: Workspace
         assert watcher.cache.parses == 0
         path = await asyncio.to_thread(write_session, workspace, 1)
         await collector.until(lambda: path in collector.added())
-        await asyncio.sleep(1.2)  # past the resync of the first wake-up
+        await asyncio.wait_for(watcher.synced.wait(), WAIT_S)  # past the first resync
         assert watcher.cache.parses == 1
         assert collector.added() == [path]
 

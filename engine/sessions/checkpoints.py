@@ -203,15 +203,3 @@ def write_unit_result(unit_dir: Path, result: dict[str, Any]) -> None:
     """Record a finished unit (atomically): a resume skips it from then on."""
     unit_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(unit_dir / UNIT_RESULT_NAME, result)
-
-
-def any_progress(checkpoints_root: Path) -> bool:
-    """Whether any unit of a run has a complete checkpoint or a recorded result."""
-    if not checkpoints_root.is_dir():
-        return False
-    for unit_dir in checkpoints_root.iterdir():
-        if unit_dir.is_dir() and (
-            read_unit_result(unit_dir) is not None or newest_complete(unit_dir) is not None
-        ):
-            return True
-    return False

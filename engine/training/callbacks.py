@@ -16,7 +16,7 @@ What Trainer and its callbacks do not offer, and is therefore written here:
   evaluated, so the history of a stopped-and-resumed run equals an uninterrupted run's.
   (Trainer's ``enable_jit_checkpoint`` is not used: it saves before the optimizer step, with the
   RNG already advanced by that step's dropout, so resuming from it is not exact.)
-* Progress events, results rows and the heartbeat snapshot, through the RunRecorder.
+* Progress events, results rows and the heartbeat snapshot, through the Recorder.
 * Under DDP (torchrun): the ranks agree on a stop request before acting on it, rank 0 alone
   writes the completion marker, after every rank saved its RNG state, and the reported training
   loss is the true mean loss (see ``SessionTrainer``).
@@ -41,7 +41,7 @@ from engine.sessions.checkpoints import prune, write_marker
 from engine.training import faults
 from engine.training.distributed import any_rank, barrier
 from engine.training.metrics import scores_from_metrics
-from engine.training.recorder import EvaluationRecord, RunRecorder
+from engine.training.recorder import EvaluationRecord, Recorder
 from engine.training.signals import StopRequest
 
 #: Splits an evaluation can be on, by Trainer metric prefix.
@@ -120,7 +120,7 @@ class UnitInfo:
 class RunCallback(TrainerCallback):
     """Reports progress, finalises checkpoints, honours stop requests and test kill points."""
 
-    def __init__(self, unit: UnitInfo, recorder: RunRecorder, stop: StopRequest) -> None:
+    def __init__(self, unit: UnitInfo, recorder: Recorder, stop: StopRequest) -> None:
         self.unit = unit
         self.recorder = recorder
         self.stop = stop

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.files import atomic_write_bytes, bounded_lines, open_append, open_regular, read_regular
 from engine.progress import (
@@ -420,37 +420,62 @@ class RunRecorder:
         return path_written
 
 
-class FollowerRecorder(RunRecorder):
+class Recorder(Protocol):
+    """What the training loop (runner, callbacks) reports to, on every rank."""
+
+    run_dir: Path
+    snapshot: Snapshot
+
+    def info(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def model_started(
+        self, unit: str, index: int, total: int, resumed_from: str | None
+    ) -> None: ...
+
+    def step(
+        self,
+        unit: str,
+        step: int,
+        max_steps: int,
+        epoch: float | None,
+        loss: float | None,
+        learning_rate: float | None,
+        samples_per_second: float | None,
+    ) -> None: ...
+
+    def evaluation(self, record: EvaluationRecord) -> None: ...
+
+    def checkpoint_saved(self, unit: str, step: int, path: Path) -> None: ...
+
+    def model_finished(self, unit: str, best_f1: float | None, path: Path) -> None: ...
+
+    def open_results(self, label_names: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FollowerRecorder:
     """The recorder of a torchrun rank other than 0: rank 0 alone writes the session's files.
 
     Every rank runs the same training code, and its callbacks report the same (globally gathered)
-    steps and evaluations; only rank 0's reports reach the files, so each is written once.
+    steps and evaluations; only rank 0's reports reach the files, so each is written once. This
+    one keeps the progress snapshot (the loop reads it back) and writes nothing.
     """
 
     def __init__(self, run_dir: Path) -> None:
-        # Nothing is opened: nothing is written.
         self.run_dir = run_dir
         self.snapshot = Snapshot()
-        self.results = None
-        self.pid = os.getpid()
-
-    def open_results(self, label_names: list[str]) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
     def info(self, message: str) -> None:
-        return None
+        """Written by rank 0 only."""
 
     def warning(self, message: str) -> None:
-        return None
-
-    def status_changed(self, status: str, message: str | None = None) -> None:
-        return None
+        """Written by rank 0 only."""
 
     def model_started(self, unit: str, index: int, total: int, resumed_from: str | None) -> None:
-        return None
+        """Written by rank 0 only."""
 
     def step(
         self,
@@ -465,10 +490,16 @@ class FollowerRecorder(RunRecorder):
         self.snapshot = Snapshot(step=step, max_steps=max_steps, epoch=epoch)
 
     def evaluation(self, record: EvaluationRecord) -> None:
-        return None
+        """Written by rank 0 only."""
 
     def checkpoint_saved(self, unit: str, step: int, path: Path) -> None:
-        return None
+        """Written by rank 0 only."""
 
     def model_finished(self, unit: str, best_f1: float | None, path: Path) -> None:
-        return None
+        """Written by rank 0 only."""
+
+    def open_results(self, label_names: list[str]) -> None:
+        """Written by rank 0 only."""
+
+    def close(self) -> None:
+        """Nothing was opened."""

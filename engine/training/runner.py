@@ -54,7 +54,7 @@ from engine.training.callbacks import RunCallback, SessionTrainer, UnitInfo
 from engine.training.data import SessionData, encode_texts, subset, unit_labels
 from engine.training.distributed import Ranks, any_rank, barrier
 from engine.training.metrics import MACRO_F1, metrics_function
-from engine.training.recorder import RunRecorder
+from engine.training.recorder import Recorder
 from engine.training.signals import StopRequest
 from engine.workspace import safe_name
 
@@ -245,7 +245,7 @@ class UnitTrainer:
         self,
         config: ModelConfig,
         data: SessionData,
-        recorder: RunRecorder,
+        recorder: Recorder,
         stop: StopRequest,
         torch_threads: int,
         use_cpu: bool,

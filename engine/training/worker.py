@@ -42,7 +42,7 @@ from engine.sessions.resumability import (
 )
 from engine.store import MetadataError, SessionStore, StoreError, read_metadata
 from engine.training.distributed import Ranks, any_rank, init_process_group
-from engine.training.recorder import RESULTS_FILE, FollowerRecorder, RunRecorder
+from engine.training.recorder import RESULTS_FILE, FollowerRecorder, Recorder, RunRecorder
 from engine.training.signals import StopRequest
 
 if TYPE_CHECKING:
@@ -148,13 +148,11 @@ class Worker:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         run_dir = self.workspace.run_dir(metadata.session_id)
-        recorder: RunRecorder
-        if not self.ranks.primary:
-            recorder = FollowerRecorder(run_dir)
-        elif self.ranks.distributed:
-            recorder = RunRecorder(self.store, self.metadata_path, run_dir, pid=os.getppid())
-        else:
-            recorder = RunRecorder(self.store, self.metadata_path, run_dir)
+        recorder: RunRecorder | FollowerRecorder = (
+            RunRecorder(self.store, self.metadata_path, run_dir, pid=self.recorded_pid)
+            if self.ranks.primary
+            else FollowerRecorder(run_dir)
+        )
         try:
             return self._train(metadata, recorder)
         except AlreadyRunning as exc:
@@ -340,9 +338,9 @@ class Worker:
 
     # -- training --------------------------------------------------------------------------
 
-    def _train(self, metadata: TrainingMetadata, recorder: RunRecorder) -> int:
+    def _train(self, metadata: TrainingMetadata, recorder: RunRecorder | FollowerRecorder) -> int:
         import torch
-        from huggingface_hub.utils import disable_progress_bars
+        from huggingface_hub.utils.tqdm import disable_progress_bars
         from transformers.utils import logging as transformers_logging
 
         # Progress bars of weight loading and saving would fill worker.out with carriage returns.
@@ -360,22 +358,24 @@ class Worker:
         if self.ranks.distributed:
             device += f", {self.ranks.world_size} processes (DDP)"
         init_process_group(self.ranks, use_cpu)
-        if self.ranks.primary:
-            metadata = self._mark_running(recorder, threads, device)
-            recorder.start_heartbeat()
+        # Rank 0 alone writes the session's status.
+        writer = recorder if isinstance(recorder, RunRecorder) else None
+        if writer is not None:
+            metadata = self._mark_running(writer, threads, device)
+            writer.start_heartbeat()
         try:
-            results = self._train_units(metadata, recorder, threads, use_cpu)
+            results = self._train_units(metadata, recorder, writer, threads, use_cpu)
         except Exception as error:
             from engine.training.runner import Interrupted
 
-            if not self.ranks.primary:
+            if writer is None:
                 if not isinstance(error, Interrupted):
                     print(f"worker rank {self.ranks.rank}: {_one_line(error)}", file=sys.stderr)
                 return EXIT_INTERRUPTED if isinstance(error, Interrupted) else EXIT_FAILED
             if isinstance(error, Interrupted):
                 checkpoint = read_metadata(self.metadata_path).execution_status.last_checkpoint
                 where = f"; resume continues from {Path(checkpoint).name}" if checkpoint else ""
-                self._mark_ended(recorder, "interrupted", f"{error}{where}", None)
+                self._mark_ended(writer, "interrupted", f"{error}{where}", None)
                 return EXIT_INTERRUPTED
             message = f"{type(error).__name__}: {_one_line(error)}"
             if _is_disk_full(error):
@@ -386,14 +386,19 @@ class Worker:
                     f"disk full while saving a checkpoint ({_one_line(error)}): free space,"
                     " then resume"
                 )
-            self._mark_ended(recorder, "failed", message, error)
+            self._mark_ended(writer, "failed", message, error)
             return EXIT_FAILED
-        if self.ranks.primary:
-            self._mark_completed(recorder, metadata.training_model_config.training_mode, results)
+        if writer is not None:
+            self._mark_completed(writer, metadata.training_model_config.training_mode, results)
         return EXIT_COMPLETED
 
     def _train_units(
-        self, metadata: TrainingMetadata, recorder: RunRecorder, threads: int, use_cpu: bool
+        self,
+        metadata: TrainingMetadata,
+        recorder: Recorder,
+        writer: RunRecorder | None,
+        threads: int,
+        use_cpu: bool,
     ) -> list[UnitResult]:
         from engine.sessions.models import check_models
         from engine.training import faults
@@ -405,8 +410,8 @@ class Worker:
         recorder.info(f"loading {metadata.dataset_config.primary_file}")
         data = load_session_data(metadata.dataset_config)
         recorder.open_results(data.label_names)
-        if self.ranks.primary:
-            self._record_split(recorder, data)
+        if writer is not None:
+            self._record_split(writer, data)
         units = plan_units(
             config,
             resolved,
@@ -422,15 +427,15 @@ class Worker:
             done = trainer.finished(unit)
             if done is not None:
                 recorder.info(f"{unit.name}: already trained (macro F1 {done.best_f1:.4f})")
-                if self.ranks.primary:
-                    self._unit_finished(recorder, unit.name)
+                if writer is not None:
+                    self._unit_finished(writer, unit.name)
                 results.append(done)
                 continue
-            if self.ranks.primary:
-                self._unit_started(recorder, unit.name, index, len(units))
+            if writer is not None:
+                self._unit_started(writer, unit.name, index, len(units))
             results.append(trainer.train(unit, index, len(units)))
-            if self.ranks.primary:
-                self._unit_finished(recorder, unit.name)
+            if writer is not None:
+                self._unit_finished(writer, unit.name)
             faults.reached("between_units")
         return results
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
 
 from engine.errors import BadInputError
 from engine.liveness import STOP_GRACE_S
@@ -13,7 +12,9 @@ from llmtool_tui.cli.sessions import add_session_argument
 from llmtool_tui.untrusted import json_text, visible
 
 
-def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     """Add the ``stop`` command."""
     stop = subparsers.add_parser(
         "stop",

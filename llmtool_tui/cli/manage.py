@@ -15,7 +15,9 @@ from llmtool_tui.cli.sessions import add_session_argument, print_json
 from llmtool_tui.untrusted import visible
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     """Add the commands to the parser."""
     export = subparsers.add_parser(
         "export",

@@ -39,7 +39,9 @@ def add_session_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     """Add the commands to the parser."""
     sessions = subparsers.add_parser(
         "sessions", parents=[common], help="list training sessions, newest first"

@@ -78,7 +78,9 @@ WORKER_EXIT_CODES = {0: 0, 1: 1, 2: 2, 3: EXIT_INTERRUPTED}
 # -- parser ------------------------------------------------------------------------------------
 
 
-def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     """Add ``train``, ``resume``, ``relaunch`` and ``demo-model``."""
     train = subparsers.add_parser(
         "train",
