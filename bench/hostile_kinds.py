@@ -67,6 +67,7 @@ from tests.test_hostile_files import (  # noqa: E402
     RAW_CONTROLS,
     Context,
     document,
+    files_outside,
     write_json,
 )
 
@@ -188,18 +189,6 @@ def exit_labels(returncode: int | None, stderr: str) -> list[str]:
 def has_raw_control(data: bytes) -> bool:
     text = data.decode("utf-8", errors="replace")
     return any(payload in text for payload in ESCAPES) or FORBIDDEN.search(text) is not None
-
-
-def files_outside(root: Path, workspace: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``root`` but outside ``workspace``: size and mtime."""
-    found = {}
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = [d for d in subdirectories if Path(directory, d) != workspace]
-        for name in names:
-            path = Path(directory, name)
-            st = path.lstat()
-            found[str(path)] = (st.st_size, st.st_mtime_ns)
-    return found
 
 
 def kill_tagged(tag: str, workspace: str, keep: set[int]) -> list[str]:

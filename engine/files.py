@@ -195,9 +195,9 @@ def _temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make a rename or a new name in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file's content, or a directory's new names and renames, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -230,7 +230,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
-    fsync_directory(path.parent)
+    fsync_path(path.parent)
 
 
 def expand_user(text: str) -> Path:

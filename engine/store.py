@@ -32,7 +32,7 @@ from engine.files import (
     UnsafeFileError,
     atomic_write_bytes,
     expand_user,
-    fsync_directory,
+    fsync_path,
     read_regular,
     write_temp,
 )
@@ -116,7 +116,7 @@ def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-    fsync_directory(path.parent)
+    fsync_path(path.parent)
     return True
 
 

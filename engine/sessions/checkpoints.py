@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.files import fsync_path
 from engine.store import atomic_write_json
 
 MARKER_NAME = "llmtool_checkpoint.json"
@@ -58,14 +58,6 @@ def checkpoint_step(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_marker(
     checkpoint: Path, *, step: int, final: bool, torch_threads: int | None, unit: str
 ) -> None:
@@ -76,7 +68,7 @@ def write_marker(
     files: dict[str, int] = {}
     for entry in sorted(checkpoint.iterdir()):
         if entry.is_file() and entry.name != MARKER_NAME:
-            _fsync_file(entry)
+            fsync_path(entry)
             files[entry.name] = entry.stat().st_size
     missing = [name for name in REQUIRED_FILES if name not in files]
     if missing:
