@@ -636,7 +636,7 @@ class Engine:
         for path in self.store.candidate_paths():
             if not may_mention(path, "running", "launched_at"):
                 continue
-            row = self.store.cache.get(path)
+            row = self.store.cache.get(path, metadata=True)
             if row is not None and row.readable:
                 row = self._live(row)
                 if row.status in ("running", "starting"):

@@ -143,10 +143,11 @@ class SessionRow:
     index: int | None = None
     """The history number (``llmtool-tui show N``) of a readable row in a listing."""
     validated: bool = False
-    """Whether the whole document was checked: it then has its metadata, or is unreadable with
-    the validation's reason."""
+    """Whether the whole document was checked: the row is then readable, or unreadable with the
+    validation's reason."""
     metadata: TrainingMetadata | None = field(default=None, compare=False, repr=False)
-    """The validated document; None until the row is validated (or when it is unreadable)."""
+    """The validated document when it was asked for (a search, a liveness check); None
+    otherwise, and for an unreadable row."""
 
     @property
     def readable(self) -> bool:
@@ -207,11 +208,14 @@ def row_from_document(
     path: Path,
     stat: StatKey,
     document: dict[str, Any],
+    *,
+    validated: bool = False,
     metadata: TrainingMetadata | None = None,
 ) -> SessionRow:
     """The row of a parsed document: its shown fields, type-checked.
 
-    ``metadata`` is the document validated, when it was: the row is then a validated one.
+    ``validated`` says the document was checked by the schema; ``metadata`` is then the
+    validated document when the row is to carry it.
     """
     session = _section(document, "training_session")
     config = _section(document, "model_config")
@@ -236,6 +240,6 @@ def row_from_document(
         current_model_index=_count(execution, "current_model_index"),
         models_total=_count(execution, "models_total"),
         launching=isinstance(execution.get("launch"), dict),
-        validated=metadata is not None,
+        validated=validated or metadata is not None,
         metadata=metadata,
     )

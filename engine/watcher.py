@@ -127,7 +127,9 @@ class SessionWatcher:
         batch = SessionChanges()
         for name in sorted(set(paths)):
             path = Path(name)
-            row = self.cache.get(path)
+            # With its document: a running row's live status needs it, and only changed files
+            # come here.
+            row = self.cache.get(path, metadata=True)
             previous = self._reported.get(name)
             if row is None:
                 if previous is not None:

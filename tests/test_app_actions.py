@@ -86,7 +86,9 @@ async def wait_for_completed_run(pilot: Pilot[None]) -> MonitorScreen:
 
 def sessions_in(store: SessionStore) -> dict[str, TrainingMetadata]:
     return {
-        row.session_id: row.metadata for row in store.list(None).rows if row.metadata is not None
+        row.session_id: row.metadata
+        for row in store.list(None, metadata=True).rows
+        if row.metadata is not None
     }
 
 
