@@ -347,12 +347,21 @@ class Engine:
         language_column: str | None = None,
         model: str | None = None,
         sheet: str | None = None,
+        header: bool | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        label_delimiter: str | None = None,
         drop_rare_classes: bool = False,
         split: SplitConfig | None = None,
         progress: Callable[[str, float], None] | None = None,
     ) -> DatasetAnalysis:
-        """Analyse a dataset file (see engine.analysis). Raises BadInputError."""
+        """Analyse a dataset file (see engine.analysis). Raises BadInputError.
+
+        ``sheet``, ``header``, ``delimiter`` and ``encoding`` say how to read the file, and
+        ``label_delimiter`` how to split its label cells; each None is detected.
+        """
         from engine.analysis import analyze_dataset
+        from engine.analysis.readers import ReadOptions
 
         return analyze_dataset(
             dataset,
@@ -360,18 +369,22 @@ class Engine:
             label_columns=label_columns,
             language_column=language_column,
             model=model,
-            sheet=sheet,
+            read=ReadOptions(header=header, delimiter=delimiter, encoding=encoding, sheet=sheet),
+            label_delimiter=label_delimiter,
             drop_rare_classes=drop_rare_classes,
             split=split,
             progress=progress,
         )
 
-    def dataset_columns(self, dataset: Path) -> list[str] | None:
-        """The columns of a file the analysis refused, so that they can be chosen by hand."""
+    def dataset_columns(self, dataset: Path, *, header: bool | None = None) -> list[str] | None:
+        """The columns of a file the analysis refused, so that they can be chosen by hand;
+        ``header`` as for ``analyze`` (None: detected)."""
         from engine.analysis import read_table
+        from engine.analysis.readers import ReadOptions
 
         try:
-            return [str(column) for column in read_table(dataset).frame.columns]
+            frame = read_table(dataset, ReadOptions(header=header)).frame
+            return [str(column) for column in frame.columns]
         except BadInputError:
             return None
 

@@ -128,7 +128,14 @@ class DatasetConfig(Section):
     primary_file: str | None = None
     """Path of the dataset file."""
     format: str | None = None
-    """Format of the file (csv, tsv, json, jsonl, xlsx, parquet, or the original tool's names)."""
+    """Format of the file (csv, tsv, json, jsonl, xlsx, parquet, fasttext, labelled-lines, or
+    the original tool's names)."""
+    header: bool | None = None
+    """Whether the first row of a CSV/TSV file names the columns (False: the columns are
+    ``column_1``...). None for other formats, and in sessions recorded before it was detected,
+    which are read with a header."""
+    delimiter: str | None = None
+    """Field delimiter of a CSV/TSV file."""
     strategy: Strategy = "single-label"
     """``single-label`` (one class per text) or ``multi-label`` (zero or more labels per text)."""
     text_column: str | None = None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.analysis.readers import read_table
+from engine.analysis.readers import ReadOptions, read_table
 from engine.errors import BadInputError
 
 ROWS = [
@@ -186,14 +186,14 @@ def test_excel_with_several_sheets_reads_the_first_and_says_so(tmp_path: Path) -
     assert table.sheet == "train"
     assert table.frame.to_dict(orient="records") == ROWS
     assert any("2 sheets" in warning and "--sheet" in warning for warning in table.warnings)
-    chosen = read_table(path, sheet="notes")
+    chosen = read_table(path, ReadOptions(sheet="notes"))
     assert (chosen.sheet, chosen.warnings, list(chosen.frame.columns)) == ("notes", [], ["other"])
     with pytest.raises(BadInputError, match=r"no sheet 'missing'.*train, notes"):
-        read_table(path, sheet="missing")
+        read_table(path, ReadOptions(sheet="missing"))
 
 
 def test_sheet_on_a_csv_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     frame().to_csv(path, index=False)
     with pytest.raises(BadInputError, match="--sheet applies to Excel"):
-        read_table(path, sheet="Sheet1")
+        read_table(path, ReadOptions(sheet="Sheet1"))

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,10 +55,10 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
-def test_train_in_the_foreground_then_relaunch_reproduces_it(
-    workspace: Workspace, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    dataset = write_tiny_dataset(tmp_path / "data.csv")
+def _train_json(
+    capsys: pytest.CaptureFixture[str], workspace: Workspace, dataset: Path, model: Path
+) -> dict[str, Any]:
+    """``train DATASET --model MODEL`` at test size, in the foreground; its JSON summary."""
     code, out, err = _run(
         capsys,
         "-w",
@@ -65,12 +66,20 @@ def test_train_in_the_foreground_then_relaunch_reproduces_it(
         "train",
         str(dataset),
         "--model",
-        str(tiny_model),
+        str(model),
         *TINY_FLAGS,
         "--json",
     )
     assert code == 0, err
-    summary = json.loads(out)
+    summary: dict[str, Any] = json.loads(out)
+    return summary
+
+
+def test_train_in_the_foreground_then_relaunch_reproduces_it(
+    workspace: Workspace, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = write_tiny_dataset(tmp_path / "data.csv")
+    summary = _train_json(capsys, workspace, dataset, tiny_model)
     assert summary["status"] == "completed" and summary["worker_exit_code"] == 0
     first = Path(summary["metadata_path"])
     metadata = read_metadata(first)
@@ -249,3 +258,22 @@ def test_train_demo_needs_nothing_but_the_package(
     assert metadata.dataset_config.total_samples >= 1000
     assert metadata.language_config.confirmed_languages == ["FR", "EN"]
     assert metadata.training_model_config.learning_rate == 1e-3  # the demo defaults
+
+
+def test_train_reads_a_headerless_tsv_and_a_fasttext_file(
+    workspace: Workspace, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_dataset_layouts import ROWS, write_headerless_tsv
+
+    fasttext = tmp_path / "train.txt"
+    fasttext.write_text("".join(f"__label__{row['label']} {row['text']}\n" for row in ROWS))
+    expected = {
+        write_headerless_tsv(tmp_path / "goemotions.tsv"): ("tsv", False, "multi-label"),
+        fasttext: ("fasttext", None, "single-label"),
+    }
+    for dataset, (fmt, header, strategy) in expected.items():
+        summary = _train_json(capsys, workspace, dataset, tiny_model)
+        assert summary["status"] == "completed", summary
+        config = read_metadata(Path(summary["metadata_path"])).dataset_config
+        assert (config.format, config.header, config.strategy) == (fmt, header, strategy)
+        assert config.total_samples == len(ROWS)

@@ -33,7 +33,7 @@ from engine.analysis.columns import INDICATOR_COLUMNS, choose_columns
 from engine.analysis.fingerprint import fingerprint_file
 from engine.analysis.languages import LanguageReport, analyze_languages
 from engine.analysis.prepare import to_examples
-from engine.analysis.readers import read_table
+from engine.analysis.readers import ReadOptions, read_table
 from engine.analysis.splits import split_examples
 from engine.analysis.tokens import (
     count_tokens,
@@ -46,6 +46,8 @@ from engine.files import expand_user
 from engine.schema import DatasetConfig, LanguageConfig, SplitConfig, TextAnalysis
 
 PREVIEW_ROWS = 5
+#: Rare classes named in the error; the others are counted.
+RARE_SHOWN = 8
 PREVIEW_CHARS = 200
 Progress = Callable[[str, float], None]
 
@@ -91,7 +93,9 @@ def analyze_dataset(
     label_columns: list[str] | None = None,
     language_column: str | None = None,
     model: str | None = None,
-    sheet: str | None = None,
+    read: ReadOptions | None = None,
+    label_delimiter: str | None = None,
+    multi_label: bool = False,
     drop_rare_classes: bool = False,
     split: SplitConfig | None = None,
     progress: Progress | None = None,
@@ -102,7 +106,12 @@ def analyze_dataset(
         path: the dataset file.
         text_column, label_columns, language_column: columns to use instead of detecting them.
         model: the model to train (hub id or local directory); token counts use its tokenizer.
-        sheet: the Excel sheet (default: the first, with a warning when there are several).
+        read: how to read the file (header, delimiter, encoding, sheet, format), instead of
+            detecting it.
+        label_delimiter: the delimiter joining several labels in one cell, instead of detecting
+            it (the data is then multi-label).
+        multi_label: read one label column as lists of labels even when no delimiter stands out
+            (a session recorded as multi-label).
         drop_rare_classes: drop classes with fewer than two examples instead of failing.
         split: split ratios and seed, whose sizes are filled in; a split that is not possible
             is an error. Without it, the default 80/20 split (seed 42) is tried, and a warning
@@ -116,14 +125,30 @@ def analyze_dataset(
     path = expand_user(str(path))
     _check_model_argument(model)
     report("Reading the file", 0.0)
-    table = read_table(path, sheet=sheet)
+    table = read_table(path, read)
     frame = table.frame
     warnings = list(table.warnings)
+    if table.header is False:
+        warnings.append(
+            f"no header row: the first row is data ({table.header_reason}); the columns are "
+            f"named {', '.join(frame.columns)}; pass --header if the first row names them"
+        )
 
     report("Finding the text and label columns", 0.2)
-    choice = choose_columns(
-        frame, text_column=text_column, label_columns=label_columns, language_column=language_column
-    )
+    try:
+        choice = choose_columns(
+            frame,
+            text_column=text_column,
+            label_columns=label_columns,
+            language_column=language_column,
+            label_delimiter=label_delimiter,
+            multi_label=multi_label,
+        )
+    except BadInputError as exc:
+        if not table.tried:
+            raise
+        tried = ", ".join(f"format: {name}" for name in table.tried)
+        raise BadInputError(f"{exc} (read as {table.format.upper()}; also tried {tried})") from exc
     spec = choice.labels
     warnings += choice.warnings
 
@@ -136,10 +161,16 @@ def analyze_dataset(
         )
     rare = rare_classes(rows)
     if rare and not drop_rare_classes:
-        listed = ", ".join(f"{label!r} ({count})" for label, count in rare.items())
+        shown = list(rare.items())[:RARE_SHOWN]
+        listed = ", ".join(f"{label!r} ({count})" for label, count in shown)
+        more = f" and {len(rare) - len(shown)} more" if len(rare) > len(shown) else ""
+        joined = (
+            "" if spec.multi_label else ", or --label-delimiter D if a cell holds several labels"
+        )
         raise BadInputError(
-            f"classes with fewer than 2 examples: {listed}; add examples or pass "
-            "--drop-rare-classes"
+            f"{len(rare)} {'class' if len(rare) == 1 else 'classes'} with fewer than 2 examples: "
+            f"{listed}{more}; add examples or "
+            f"pass --drop-rare-classes{joined}"
         )
     drop_classes(rows, rare, multi_label=spec.multi_label)
     labels = ordered_labels(rows, spec)
@@ -201,6 +232,8 @@ def analyze_dataset(
     dataset_config = DatasetConfig(
         primary_file=str(path.resolve()),
         format=table.format,
+        header=table.header,
+        delimiter=table.delimiter,
         strategy="multi-label" if spec.multi_label else "single-label",
         text_column=choice.text_column,
         label_column=None if indicators else spec.columns[0],

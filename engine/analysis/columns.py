@@ -4,7 +4,7 @@ Label layouts users actually have:
 
 - ``single-column``: one categorical column, one class per text (single-label);
 - ``list-column``: one column of lists, JSON arrays (``["a", "b"]``) or delimited labels
-  (``a;b``), zero or more labels per text (multi-label);
+  (``a;b``, ``a|b``, ``2,27``, ``fearful_abusive``), zero or more labels per text (multi-label);
 - ``indicator-columns``: one 0/1 column per label (multi-label).
 
 Detection looks at the values, not only the names, and explains its choice in a warning when
@@ -17,6 +17,7 @@ import ast
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,11 @@ INDICATOR_COLUMNS = "indicator-columns"
 DETECTION_ROWS = 2000
 #: Delimiters tried inside label cells, most specific first (a comma is also common in prose).
 LABEL_DELIMITERS = (";", "|", ",")
+#: Delimiters that also occur inside single labels (``very_positive``, ``not hate``, ``c++``):
+#: they count only when splitting explains the values much better (see _joins_labels).
+WEAK_LABEL_DELIMITERS = ("+", "_", " ")
+#: A combination of labels seen this often or less is rare.
+RARE_COMBINATION = 2
 #: A column with more distinct values than this is not a set of classes.
 MAX_CLASSES = 1000
 LABEL_NAMES = (
@@ -51,8 +57,18 @@ LABEL_NAMES = (
     "topic",
     "topics",
     "intent",
+    "intents",
     "emotion",
+    "emotions",
+    "sentiments",
+    "polarity",
+    "stance",
     "annotation",
+    "annotations",
+    "gold",
+    "gold_label",
+    "label_id",
+    "label_ids",
     "y",
 )
 LANGUAGE_NAMES = ("language", "languages", "lang", "langue", "locale", "lang_code")
@@ -94,12 +110,19 @@ def choose_columns(
     text_column: str | None = None,
     label_columns: list[str] | None = None,
     language_column: str | None = None,
+    label_delimiter: str | None = None,
+    multi_label: bool = False,
 ) -> ColumnChoice:
     """The text, label and language columns: the given ones (checked), the others detected.
 
+    ``label_delimiter`` splits the label column's cells into labels, whatever detection finds;
+    ``multi_label`` (a session recorded as multi-label) reads the label column as lists even
+    when no delimiter stands out.
+
     Raises:
         BadInputError: a named column does not exist, no column looks like free text, no column
-            looks like labels, or several named label columns are not all 0/1 indicators.
+            looks like labels, several named label columns are not all 0/1 indicators, or a
+            label delimiter is given for indicator columns.
     """
     require_columns(frame, [c for c in (text_column, language_column) if c] + (label_columns or []))
     warnings: list[str] = []
@@ -113,9 +136,16 @@ def choose_columns(
             f"column {text_column!r} cannot be both the text and a label or language column"
         )
     spec, label_warnings = detect_label_spec(
-        frame, label_columns=label_columns, exclude=taken | {text_column}
+        frame, label_columns=label_columns, exclude=taken | {text_column}, multi_label=multi_label
     )
     warnings += label_warnings
+    if label_delimiter is not None:
+        if spec.layout == INDICATOR_COLUMNS:
+            raise BadInputError(
+                "--label-delimiter splits one label column; the labels are in 0/1 indicator "
+                f"columns ({', '.join(spec.columns)})"
+            )
+        spec = LabelSpec(LIST_COLUMN, spec.columns, label_delimiter)
     return ColumnChoice(text_column, spec, language_column, warnings)
 
 
@@ -182,19 +212,25 @@ def detect_text_column(frame: pd.DataFrame, exclude: set[str]) -> str:
 
 
 def detect_label_spec(
-    frame: pd.DataFrame, *, label_columns: list[str] | None, exclude: set[str]
+    frame: pd.DataFrame,
+    *,
+    label_columns: list[str] | None,
+    exclude: set[str],
+    multi_label: bool = False,
 ) -> tuple[LabelSpec, list[str]]:
     """The label layout: of the given columns, or found among the others.
 
-    Found in this order: a column named like a label (``label``, ``category``...), several 0/1
-    indicator columns, a column of lists, a categorical column (the rightmost when several).
+    Found in this order: a column named like a label (``label``, ``polarity``...), several 0/1
+    indicator columns, a column of lists, a categorical column (few distinct, short, repeated
+    values; the rightmost when several). ``multi_label`` reads one label column as lists.
 
     Returns:
         The spec and warnings about the choice.
     """
     if label_columns:
         if len(label_columns) == 1:
-            return _column_spec(frame[label_columns[0]].tolist(), label_columns[0]), []
+            column = label_columns[0]
+            return _column_spec(frame[column].tolist(), column, multi_label=multi_label), []
         for column in label_columns:
             values = frame[column].tolist()
             if not _is_indicator(values):
@@ -205,24 +241,28 @@ def detect_label_spec(
         return LabelSpec(INDICATOR_COLUMNS, tuple(label_columns)), []
     candidates = [column for column in frame.columns if column not in exclude]
     sample = {column: frame[column].head(DETECTION_ROWS).tolist() for column in candidates}
+    by_values = [column for column in candidates if _could_be_labels(sample[column])]
     named = [column for column in candidates if column.lower() in LABEL_NAMES]
     if named:
         chosen = named[0]
-        return _column_spec(frame[chosen].tolist(), chosen), _other_choices(chosen, named[1:])
+        spec = _column_spec(frame[chosen].tolist(), chosen, multi_label=multi_label)
+        others = [column for column in named[1:] + by_values if column != chosen]
+        return spec, _other_choices(chosen, list(dict.fromkeys(others)), "its name")
     indicators = [column for column in candidates if _is_indicator(sample[column])]
-    if len(indicators) >= 2:
+    if len(indicators) >= 2 and not multi_label:
         return LabelSpec(INDICATOR_COLUMNS, tuple(indicators)), []
     specs = {
-        column: _column_spec(frame[column].tolist(), column)
-        for column in candidates
-        if _could_be_labels(sample[column])
+        column: _column_spec(frame[column].tolist(), column, multi_label=multi_label)
+        for column in by_values
     }
     listed = [column for column, spec in specs.items() if spec.multi_label]
-    if listed:
-        return specs[listed[0]], _other_choices(listed[0], listed[1:])
+    if listed and not multi_label:
+        why = "its cells hold several labels"
+        return specs[listed[0]], _other_choices(listed[0], listed[1:], why)
     if specs:
         chosen = list(specs)[-1]
-        return specs[chosen], _other_choices(chosen, list(specs)[:-1])
+        why = "its values are few and repeated, and it is the rightmost such column"
+        return specs[chosen], _other_choices(chosen, list(specs)[:-1], why)
     raise BadInputError(
         f"no column looks like labels (columns: {', '.join(frame.columns)}); "
         "name it with --label-column"
@@ -243,12 +283,12 @@ def _named_column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((column for column in frame.columns if column.lower() in names), None)
 
 
-def _other_choices(chosen: str, others: list[str]) -> list[str]:
+def _other_choices(chosen: str, others: list[str], why: str) -> list[str]:
     if not others:
         return []
     return [
-        f"used {chosen!r} as the label column; {', '.join(map(repr, others))} could also be "
-        "labels: choose with --label-column"
+        f"used {chosen!r} as the label column ({why}); {', '.join(map(repr, others))} could "
+        "also be labels: choose with --label-column"
     ]
 
 
@@ -292,13 +332,31 @@ def _could_be_labels(sample: list[Any]) -> bool:
     return 2 <= len(distinct) <= MAX_CLASSES and len(distinct) <= 0.5 * len(values)
 
 
-def _column_spec(values: list[Any], name: str) -> LabelSpec:
-    """The layout of one label column: lists, JSON arrays, delimited labels, or single labels."""
+def _column_spec(values: list[Any], name: str, *, multi_label: bool = False) -> LabelSpec:
+    """The layout of one label column: lists, JSON arrays, delimited labels, or single labels.
+
+    With ``multi_label`` the column is read as lists in any case: split by the delimiter found
+    in most cells, or one label per cell when none is.
+    """
     if any(is_list_value(value) for value in values if not isinstance(value, str)):
         return LabelSpec(LIST_COLUMN, (name,))
     texts = {text for text in map(cell_text, _distinct(values)) if text is not None}
     if texts and all(_parse_array(text) is not None for text in texts):
         return LabelSpec(LIST_COLUMN, (name,))
+    delimiter = _label_delimiter(values, texts)
+    if delimiter is not None:
+        return LabelSpec(LIST_COLUMN, (name,), delimiter)
+    if multi_label:
+        found = [
+            d for d in (*LABEL_DELIMITERS, *WEAK_LABEL_DELIMITERS) if any(d in t for t in texts)
+        ]
+        most = max(found, key=lambda d: sum(1 for text in texts if d in text), default=None)
+        return LabelSpec(LIST_COLUMN, (name,), most)
+    return LabelSpec(SINGLE_COLUMN, (name,))
+
+
+def _label_delimiter(values: list[Any], texts: set[str]) -> str | None:
+    """The delimiter joining several labels in the cells of a label column, if any."""
     for delimiter in LABEL_DELIMITERS:
         containing = [text for text in texts if delimiter in text]
         if not containing:
@@ -308,8 +366,43 @@ def _column_spec(values: list[Any], name: str) -> LabelSpec:
             continue
         # Combinations of a smaller set of labels, or a structural delimiter used in most cells.
         if len(tokens) < len(texts) or (delimiter != "," and len(containing) > len(texts) / 2):
-            return LabelSpec(LIST_COLUMN, (name,), delimiter)
-    return LabelSpec(SINGLE_COLUMN, (name,))
+            return delimiter
+    counts = Counter(text for text in map(cell_text, values) if text is not None)
+    return next(
+        (delimiter for delimiter in WEAK_LABEL_DELIMITERS if _joins_labels(counts, delimiter)),
+        None,
+    )
+
+
+def _joins_labels(counts: Counter[str], delimiter: str) -> bool:
+    """Whether ``delimiter`` joins labels in these cell values (with their counts).
+
+    It does when splitting explains the values much better than whole values: the values it
+    joins are made of parts that are values on their own (``health_politics`` among
+    ``health`` and ``politics``), or they are many rare combinations of a few frequent parts
+    (``fearful_abusive_hateful`` among 50 combinations of 6 emotions). ``very_positive`` among
+    ``positive``, ``negative`` and ``very_negative`` is one label: ``very`` is no label.
+    """
+    combined = [value for value in counts if delimiter in value]
+    if len(combined) < 2:
+        return False
+    parts: Counter[str] = Counter()
+    for value, count in counts.items():
+        for part in value.split(delimiter):
+            parts[part.strip()] += count
+    if "" in parts:
+        return False
+    alone = {value for value in counts if delimiter not in value}
+    if all(part.strip() in alone for value in combined for part in value.split(delimiter)):
+        return True
+    frequent = sum(1 for count in parts.values() if count > RARE_COMBINATION)
+    rare = sum(1 for value in combined if counts[value] <= RARE_COMBINATION)
+    return (
+        len(combined) >= 3
+        and 2 * len(parts) <= len(counts)
+        and frequent >= 0.8 * len(parts)
+        and rare >= 0.3 * len(combined)
+    )
 
 
 def _distinct(values: list[Any]) -> list[Any]:

@@ -20,7 +20,7 @@ from engine.analysis.columns import (
     require_columns,
 )
 from engine.analysis.languages import detect_languages, normalize_language
-from engine.analysis.readers import read_table
+from engine.analysis.readers import KNOWN_FORMATS, ReadOptions, read_table
 from engine.errors import BadInputError
 from engine.schema import DatasetConfig
 
@@ -76,6 +76,21 @@ def label_spec_of(config: DatasetConfig) -> LabelSpec | None:
     return None
 
 
+def read_options_of(config: DatasetConfig) -> ReadOptions:
+    """How the analysis read the file, as recorded: resume and relaunch read it the same way.
+
+    A session recorded before headers were detected (``header`` None) was read with one. A
+    format this tool does not read (the original tool's ``llm-json``) is detected again.
+    """
+    return ReadOptions(
+        header=True if config.header is None else config.header,
+        delimiter=config.delimiter,
+        encoding=config.encoding,
+        sheet=config.sheet,
+        format=config.format if config.format in KNOWN_FORMATS else None,
+    )
+
+
 def load_examples(config: DatasetConfig, *, detect_language: bool = False) -> Examples:
     """Re-read ``config.primary_file`` and clean it as the analysis did. Deterministic.
 
@@ -90,7 +105,7 @@ def load_examples(config: DatasetConfig, *, detect_language: bool = False) -> Ex
         raise BadInputError("the session names no dataset file (dataset_config.primary_file)")
     if not config.text_column:
         raise BadInputError("the session names no text column (dataset_config.text_column)")
-    table = read_table(Path(config.primary_file), sheet=config.sheet)
+    table = read_table(Path(config.primary_file), read_options_of(config))
     frame = table.frame
     label_columns = list(config.label_columns) or (
         [config.label_column] if config.label_column else []
@@ -104,7 +119,12 @@ def load_examples(config: DatasetConfig, *, detect_language: bool = False) -> Ex
     )
     spec = (
         label_spec_of(config)
-        or detect_label_spec(frame, label_columns=label_columns, exclude={config.text_column})[0]
+        or detect_label_spec(
+            frame,
+            label_columns=label_columns,
+            exclude={config.text_column},
+            multi_label=config.strategy == "multi-label",
+        )[0]
     )
     rows = clean_rows(frame, config.text_column, spec, config.language_column)
     drop_classes(rows, config.dropped_rare_classes, multi_label=spec.multi_label)

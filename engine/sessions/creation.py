@@ -8,6 +8,7 @@ listed). Importable without torch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import typing
@@ -303,6 +304,7 @@ def _dataset_changed(source: TrainingMetadata) -> bool:
 
 def _reanalyse(source: TrainingMetadata, path: Path, model_config: ModelConfig) -> dict[str, Any]:
     from engine.analysis import analyze_dataset
+    from engine.analysis.prepare import read_options_of
 
     recorded = source.dataset_config
     label_columns = list(recorded.label_columns) or (
@@ -315,7 +317,11 @@ def _reanalyse(source: TrainingMetadata, path: Path, model_config: ModelConfig) 
         label_columns=label_columns,
         language_column=recorded.language_column,
         model=models[0] if models else None,
-        sheet=recorded.sheet,
+        # Read as recorded, but the encoding detected again: the file changed or moved, and
+        # UTF-8 read as Latin-1 would pass unseen.
+        read=dataclasses.replace(read_options_of(recorded), encoding=None),
+        label_delimiter=recorded.label_delimiter,
+        multi_label=recorded.strategy == "multi-label",
         drop_rare_classes=bool(recorded.dropped_rare_classes),
         split=recorded.split.model_copy(
             update={"train_size": None, "validation_size": None, "test_size": None}

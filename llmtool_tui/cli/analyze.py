@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 SHOWN_LANGUAGES = 5
 
 
-def add_column_options(parser: argparse.ArgumentParser) -> None:
-    """``--text-column`` and ``--label-column``, shared by ``analyze`` and ``train``."""
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """How to read a dataset (columns, header, delimiters, encoding, sheet), shared by
+    ``analyze`` and ``train``; each one left out is detected."""
     parser.add_argument("--text-column", metavar="C", help="column holding the texts")
     parser.add_argument(
         "--label-column",
@@ -31,6 +32,49 @@ def add_column_options(parser: argparse.ArgumentParser) -> None:
         dest="label_columns",
         help="label column, or several 0/1 indicator columns (multi-label)",
     )
+    parser.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the first row of a CSV/TSV names the columns (default: detected; "
+        "without one the columns are column_1, column_2...)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        metavar="D",
+        type=_delimiter,
+        help="field delimiter of a CSV/TSV file, e.g. ';' or tab (default: detected)",
+    )
+    parser.add_argument(
+        "--encoding", metavar="E", help="text encoding, e.g. latin-1 (default: UTF-8, else cp1252)"
+    )
+    parser.add_argument(
+        "--label-delimiter",
+        metavar="D",
+        type=_delimiter,
+        help="delimiter joining several labels in one cell, e.g. '_' or '|' (multi-label; "
+        "default: detected)",
+    )
+    parser.add_argument("--sheet", metavar="S", help="Excel sheet (default: the first)")
+
+
+def _delimiter(value: str) -> str:
+    """A delimiter as typed: ``tab`` and ``\\t`` name a tab; ``space`` a space."""
+    named = {"tab": "\t", "\\t": "\t", "space": " "}
+    return named.get(value.lower(), value)
+
+
+def dataset_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``add_dataset_options`` as keyword arguments of ``Engine.analyze``."""
+    return {
+        "text_column": args.text_column,
+        "label_columns": args.label_columns,
+        "header": args.header,
+        "delimiter": args.delimiter,
+        "encoding": args.encoding,
+        "label_delimiter": args.label_delimiter,
+        "sheet": args.sheet,
+    }
 
 
 def register(
@@ -46,9 +90,9 @@ def register(
         "dataset",
         metavar="DATASET",
         type=Path,
-        help="CSV, TSV, JSON, JSONL, Excel (.xlsx) or Parquet file",
+        help="CSV, TSV, JSON, JSONL, Excel (.xlsx), Parquet, fastText or 'label text' lines",
     )
-    add_column_options(parser)
+    add_dataset_options(parser)
     parser.add_argument(
         "--language-column",
         metavar="C",
@@ -60,7 +104,6 @@ def register(
         help="model to train (hub id or local directory): tokens are counted "
         "with its tokenizer when it is available offline",
     )
-    parser.add_argument("--sheet", metavar="S", help="Excel sheet (default: the first)")
     parser.add_argument(
         "--drop-rare-classes",
         action="store_true",
@@ -78,12 +121,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     """``llmtool-tui analyze``."""
     analysis = engine_for(args).analyze(
         args.dataset,
-        text_column=args.text_column,
-        label_columns=args.label_columns,
         language_column=args.language_column,
         model=args.model,
-        sheet=args.sheet,
         drop_rare_classes=args.drop_rare_classes,
+        **dataset_options(args),
     )
     if args.json:
         for warning in analysis.warnings:
@@ -113,7 +154,14 @@ def print_summary(analysis: DatasetAnalysis, console: Console) -> None:
         "Format",
         ", ".join(
             filter(
-                None, [dataset.format, dataset.encoding, dataset.sheet and f"sheet {dataset.sheet}"]
+                None,
+                [
+                    dataset.format,
+                    dataset.encoding,
+                    dataset.delimiter and f"delimiter {dataset.delimiter!r}",
+                    "no header row" if dataset.header is False else None,
+                    dataset.sheet and f"sheet {dataset.sheet}",
+                ],
             )
         ),
     )

@@ -25,7 +25,7 @@ from engine.facade import Engine, PreparedRun
 from engine.files import read_tail
 from engine.schema import ModelConfig
 from llmtool_tui.cli import engine_for
-from llmtool_tui.cli.analyze import add_column_options
+from llmtool_tui.cli.analyze import add_dataset_options, dataset_options
 from llmtool_tui.cli.sessions import add_session_argument
 from llmtool_tui.untrusted import json_text, literal, visible
 
@@ -99,7 +99,7 @@ def register(
         nargs="?",
         help="CSV, TSV, JSON, JSONL, Excel or Parquet file (optional with --demo)",
     )
-    add_column_options(train)
+    add_dataset_options(train)
     train.add_argument(
         "--mode",
         choices=("quick", "benchmark", "custom", "distributed"),
@@ -253,12 +253,8 @@ def run_train(args: argparse.Namespace) -> int:
     if models:
         # Before the analysis: an unavailable model must fail within seconds.
         engine.check_models(config.models())
-    analysis = engine.analyze(
-        dataset,
-        text_column=text_column,
-        label_columns=label_columns,
-        model=models[0] if models else None,
-    )
+    options = dataset_options(args) | {"text_column": text_column, "label_columns": label_columns}
+    analysis = engine.analyze(dataset, model=models[0] if models else None, **options)
     if not config.models():
         # Only models available offline are recommended here: no availability check needed.
         config = _with_recommended_model(config, analysis)
