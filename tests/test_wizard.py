@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,16 @@ import pytest
 from rich.console import Console
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Label, OptionList, Select, SelectionList
+from textual.widgets import (
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    SelectionList,
+    Static,
+)
 
 from engine.errors import OperationError
 from engine.facade import Engine, LaunchedSession
@@ -196,19 +206,26 @@ async def add_model(pilot: Pilot[None], model: str) -> None:
     await pilot.pause()
 
 
-async def pick(pilot: Pilot[None], selector: str, value: str) -> None:
-    """Choose column ``value`` in a Select with the keyboard (space opens it, arrows, Enter)."""
-    select = pilot.app.screen.query_one(selector, Select)
+async def pick_option(pilot: Pilot[None], selector: str, target: int) -> Select[Any]:
+    """Choose the ``target``-th option of a Select with the keyboard (space opens it, arrows,
+    Enter; the blank prompt is option 0), and wait for the analysis it starts."""
+    select: Select[Any] = pilot.app.screen.query_one(selector, Select)
     select.focus()
     await pilot.press("space")
     current = select.query_one(OptionList).highlighted or 0
-    # The options: the blank prompt, then the file's columns.
-    target = 1 + wizard_of(pilot.app).state.columns.index(value)
     await pilot.press(
         *(["down"] * (target - current) if target > current else ["up"] * (current - target))
     )
     await pilot.press("enter")
     await analysed(pilot)
+    return select
+
+
+async def pick(pilot: Pilot[None], selector: str, value: str) -> None:
+    """Choose column ``value`` in a Select with the keyboard (space opens it, arrows, Enter)."""
+    # The options: the blank prompt, then the file's columns.
+    target = 1 + wizard_of(pilot.app).state.columns.index(value)
+    select = await pick_option(pilot, selector, target)
     assert select.value == value
 
 
@@ -481,6 +498,9 @@ async def test_indicator_columns_are_ticked(workspace: Workspace, tmp_path: Path
         assert wizard.state.label_columns == ["sports", "politics", "health"]
         ticks = pilot.app.screen.query_one("#indicator-columns", SelectionList)
         assert ticks.display and ticks.selected == ["sports", "politics", "health"]
+        # 0/1 columns have no cells to split.
+        delimiter = pilot.app.screen.query_one("#label-delimiter", Select)
+        assert delimiter.disabled and delimiter.prompt == "(indicator columns)"
         ticks.focus()
         ticks.highlighted = 3  # health, after the text column
         await pilot.press("space")
@@ -493,9 +513,156 @@ async def test_indicator_columns_are_ticked(workspace: Workspace, tmp_path: Path
         assert error_of(pilot.app) == "Tick two or more 0/1 indicator columns with space."
         # One column of 0/1 is a single-label layout: two classes, 0 and 1.
         await pick(pilot, "#label-column", "sports")
-        assert not ticks.display
+        assert not ticks.display and not delimiter.disabled
         assert wizard.state.analysis is not None
         assert wizard.state.analysis.dataset_config.labels == ["0", "1"]
+
+
+def headerless_csv(directory: Path, rows: int = 40) -> Path:
+    """Reviews and their ``|``-joined labels, without a header row: the first row is data."""
+    subjects = ["The film", "This book", "Our dinner", "The concert", "That game", "The hotel"]
+    verdicts = [
+        "was wonderful from start to end",
+        "left everyone rather bored",
+        "had good and bad moments",
+        "surprised us in every way",
+    ]
+    labels = ["pos", "neg", "pos|neg", "neg"]
+    path = directory / "headerless.csv"
+    path.write_text(
+        "".join(
+            f"{subjects[row % 6]} {verdicts[row % 4]} on day {row},{labels[row % 4]}\n"
+            for row in range(rows)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def underscore_csv(directory: Path, rows: int = 120) -> Path:
+    """Texts with one to three of six emotions joined by ``_``: many rare combinations."""
+    emotions = ["joy", "anger", "fear", "sadness", "love", "surprise"]
+    generator = random.Random(3)
+    texts = [row["text"] for row in generate_rows(rows, seed=7)]
+    return write_csv(
+        directory / "emotions.csv",
+        [
+            {
+                "text": text,
+                "emotions": "_".join(
+                    sorted(generator.sample(emotions, generator.choice([1, 2, 3])))
+                ),
+            }
+            for text in texts
+        ],
+        ["text", "emotions"],
+    )
+
+
+def preview_columns(app: Any) -> list[str]:
+    return [
+        str(column.label) for column in app.screen.query_one("#preview", DataTable).ordered_columns
+    ]
+
+
+async def test_the_first_row_is_data_or_column_names(workspace: Workspace, tmp_path: Path) -> None:
+    data = headerless_csv(tmp_path)
+    first_text = "The film was wonderful from start to end on day 0"
+    async with studio(workspace).run_test(size=(80, 24)) as pilot:
+        wizard = await start(pilot)
+        await choose_dataset(pilot, data)
+        assert step_of(pilot.app) == "columns"
+        state = wizard.state
+        assert state.analysis is not None
+        assert state.analysis.dataset_config.header is False
+        assert state.analysis.dataset_config.rows_read == 40
+        assert state.columns == ["column_1", "column_2"]
+        assert (state.text_column, state.label_columns) == ("column_1", ["column_2"])
+        assert preview_columns(pilot.app) == ["column_1", "column_2"]
+        screen = pilot.app.screen
+        assert screen.query_one("#header-field").display
+        header = screen.query_one("#header", Select)
+        assert header.selection is None and header.prompt == "data (detected)"
+        reason = screen.query_one("#header-reason", Static)
+        assert reason.display
+        assert "'pos' is one of the values of column 2" in str(reason.render())
+        # Tab reaches the two choices after the columns (SSH keyboards have no mouse).
+        assert wizard.focused is screen.query_one("#text-column")
+        await pilot.press("tab", "tab", "tab")
+        assert wizard.focused is header
+        await pilot.press("tab")
+        assert wizard.focused is screen.query_one("#label-delimiter")
+        # The first row names the columns: they are its cells, and it is no longer a row.
+        await pick_option(pilot, "#header", 1)
+        assert error_of(pilot.app) == ""
+        assert state.header is True and header.value == "header"
+        assert state.analysis is not None
+        assert state.analysis.dataset_config.header is True
+        assert state.analysis.dataset_config.rows_read == 39
+        assert state.columns == [first_text, "pos"]
+        assert (state.text_column, state.label_columns) == (first_text, ["pos"])
+        assert preview_columns(pilot.app) == [first_text, "pos"]
+        assert not reason.display
+        # And back to detection.
+        await pick_option(pilot, "#header", 0)
+        assert state.header is None and state.columns == ["column_1", "column_2"]
+        assert header.prompt == "data (detected)"
+
+
+async def test_the_first_row_read_as_data_offers_numbered_columns(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = single_label_csv(tmp_path)
+    async with studio(workspace).run_test(size=(80, 24)) as pilot:
+        wizard = await start(pilot)
+        await choose_dataset(pilot, data)
+        header = pilot.app.screen.query_one("#header", Select)
+        assert header.prompt == "header (detected)"
+        assert not pilot.app.screen.query_one("#header-reason").display
+        # The header read as data makes a class of a column's name, seen once: refused, but
+        # the columns offered are the numbered ones the file now has.
+        await pick_option(pilot, "#header", 2)
+        assert "with fewer than 2 examples" in error_of(pilot.app)
+        assert wizard.state.columns == ["column_1", "column_2", "column_3"]
+        pilot.app.screen.query_one("#drop-rare", Checkbox).focus()
+        await pilot.press("space")
+        await analysed(pilot)
+        assert error_of(pilot.app) == ""
+        assert wizard.state.analysis is not None
+        assert wizard.state.analysis.dataset_config.text_column == "column_1"
+
+
+async def test_the_label_delimiter_is_detected_and_chosen(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    async with studio(workspace).run_test(size=(80, 24)) as pilot:
+        wizard = await start(pilot)
+        await choose_dataset(pilot, underscore_csv(tmp_path))
+        state = wizard.state
+        assert state.analysis is not None
+        config = state.analysis.dataset_config
+        assert (config.label_layout, config.label_delimiter) == ("list-column", "_")
+        assert config.labels == ["anger", "fear", "joy", "love", "sadness", "surprise"]
+        screen = pilot.app.screen
+        delimiter = screen.query_one("#label-delimiter", Select)
+        assert delimiter.selection is None
+        assert delimiter.prompt == "'_' (detected)"
+        assert "delimiter '_'" in str(screen.query_one("#label-layout").render())
+        # '+' joins nothing here: each combination is a class, most of them seen once.
+        await pick_option(pilot, "#label-delimiter", 5)
+        assert state.label_delimiter == "+" and delimiter.value == "+"
+        assert "fewer than 2 examples" in error_of(pilot.app)
+        assert state.analysis is None
+        # Back to detection: '_' again.
+        await pick_option(pilot, "#label-delimiter", 0)
+        assert error_of(pilot.app) == ""
+        assert state.label_delimiter is None
+        assert state.analysis is not None
+        assert state.analysis.dataset_config.label_delimiter == "_"
+        # A single-label file: one label per cell.
+        await pilot.press("escape")
+        await choose_dataset(pilot, single_label_csv(tmp_path))
+        assert delimiter.prompt == "none (detected)" and delimiter.selection is None
 
 
 async def test_user_strings_are_shown_literally(workspace: Workspace, tmp_path: Path) -> None:

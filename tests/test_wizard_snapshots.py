@@ -21,7 +21,7 @@ from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.screens.wizard import STEP_IDS, NewSessionWizard
 from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser, DatasetTree
 from llmtool_tui.screenshots import frozen_clock, wait_until
-from tests.test_wizard import single_label_csv, walk_to, wizard_of
+from tests.test_wizard import headerless_csv, single_label_csv, walk_to, wizard_of
 
 SNAPSHOT_DATA = Path(tempfile.gettempdir()) / "llmtool-tui-wizard-snapshots"
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
@@ -99,6 +99,24 @@ def test_wizard_step(
 
     app = studio(workspace, snapshot_data / "sample_dataset.csv")
     assert snap_compare(app, terminal_size=SIZES[size], run_before=walk)
+
+
+def test_columns_step_of_a_file_without_header(
+    snap_compare: Compare, workspace: Workspace, snapshot_data: Path, hub_cache: Path
+) -> None:
+    """The tallest columns step: the header's reason and a long layout line, at 80x24 the
+    preview keeps its rows on screen."""
+
+    async def walk(pilot: Pilot[None]) -> None:
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, NewSessionWizard))
+        wizard = wizard_of(pilot.app)
+        await wait_until(pilot, lambda: wizard.focused is not None)
+        await wait_until(pilot, lambda: not wizard.group_running("wizard-history"))
+        await walk_to(pilot, headerless_csv(snapshot_data), "columns")
+        await settle(pilot)
+
+    app = studio(workspace, snapshot_data / "sample_dataset.csv")
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=walk)
 
 
 def test_dataset_browser(

@@ -60,6 +60,8 @@ class AnalysisRequest:
     text_column: str | None
     label_columns: list[str]
     language_column: str | None
+    header: bool | None
+    label_delimiter: str | None
     drop_rare_classes: bool
     model: str | None
     origin: str
@@ -227,19 +229,25 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
         if message.path != state.dataset_path:
             # Another file: the columns chosen for the previous one mean nothing here.
             state.dataset_path = message.path
-            state.columns = []
-            state.text_column = None
-            state.label_columns = []
-            state.language_column = None
+            state.forget_columns()
+            state.header = None
+            state.label_delimiter = None
+            state.file_format = None
             state.analysis = None
         self.analyse("dataset")
 
     @on(ColumnsStep.ColumnsChanged)
     def _columns_changed(self, message: ColumnsStep.ColumnsChanged) -> None:
         state = self.state
-        state.text_column = message.text_column
-        state.label_columns = message.label_columns
-        state.language_column = message.language_column
+        if message.header != state.header:
+            # The header names the columns (the first row's cells, or column_1...).
+            state.header = message.header
+            state.forget_columns()
+        else:
+            state.text_column = message.text_column
+            state.label_columns = message.label_columns
+            state.language_column = message.language_column
+        state.label_delimiter = message.label_delimiter
         state.drop_rare_classes = message.drop_rare_classes
         self.analyse("columns")
 
@@ -315,6 +323,8 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
             text_column=state.text_column,
             label_columns=list(state.label_columns),
             language_column=state.language_column,
+            header=state.header,
+            label_delimiter=state.label_delimiter,
             drop_rare_classes=state.drop_rare_classes,
             model=state.models[0] if state.models else None,
             origin=origin,
@@ -337,14 +347,20 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
                 text_column=request.text_column,
                 label_columns=request.label_columns or None,
                 language_column=request.language_column,
+                header=request.header,
+                label_delimiter=request.label_delimiter,
                 model=request.model,
                 drop_rare_classes=request.drop_rare_classes,
                 progress=progress,
             )
         except BadInputError as error:
-            columns = self.state.columns or self.engine.dataset_columns(request.path)
+            columns = self.state.columns or self._file_columns(request)
             return AnalysisOutcome(request, None, columns, str(error))
         return AnalysisOutcome(request, analysis, analysis.columns)
+
+    def _file_columns(self, request: AnalysisRequest) -> list[str] | None:
+        """The columns of a file the analysis refused, read as the header choice says."""
+        return self.engine.dataset_columns(request.path, header=request.header)
 
     @on(AnalysisProgressed)
     def _analysis_progressed(self, message: AnalysisProgressed) -> None:
@@ -364,6 +380,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
                 [config.label_column] if config.label_column else []
             )
             state.language_column = config.language_column
+            state.file_format = config.format
             if origin == "dataset":
                 self.show_step("columns")
             else:

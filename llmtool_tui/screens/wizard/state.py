@@ -29,6 +29,12 @@ class WizardState:
     label_columns: list[str] = field(default_factory=list)
     """Empty: detected by the analysis."""
     language_column: str | None = None
+    header: bool | None = None
+    """Whether the first row of a CSV/TSV file names the columns; None: detected."""
+    label_delimiter: str | None = None
+    """The delimiter joining several labels in one cell; None: detected."""
+    file_format: str | None = None
+    """The format the latest successful analysis read the file as (csv, tsv, jsonl...)."""
     drop_rare_classes: bool = False
     analysis: DatasetAnalysis | None = None
     """The latest successful analysis of the current choices (None after a failed one)."""
@@ -43,6 +49,14 @@ class WizardState:
     chosen_hyperparameters: dict[str, int | float] = field(default_factory=dict)
     """The validated values of the hyperparameters step."""
     save: bool = True
+
+    def forget_columns(self) -> None:
+        """Back to detecting the columns: the file, or its header, changed, and columns chosen
+        before would name columns it no longer has."""
+        self.columns = []
+        self.text_column = None
+        self.label_columns = []
+        self.language_column = None
 
     def model_config(self) -> ModelConfig:
         """The ``model_config`` section of the choices."""
