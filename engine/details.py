@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from engine.rows import dataset_label
+from engine.rows import dataset_label, short_model_name
 
 if TYPE_CHECKING:
     from engine.schema import TrainingMetadata
@@ -51,11 +51,18 @@ def specification_rows(metadata: TrainingMetadata, status: str) -> list[tuple[st
         ("Strategy", metadata.dataset_config.strategy),
         ("Total Samples", str(metadata.dataset_config.total_samples)),
         ("Training Mode", config.training_mode),
-        ("Model", ", ".join(models) if models else "-"),
+        ("Model", ", ".join(short_model_name(model) for model in models) if models else "-"),
         ("Epochs", str(config.epochs)),
         ("Batch Size", str(config.batch_size)),
         ("Status", status),
     ]
+
+
+def _model_path_rows(models: list[str]) -> list[tuple[str, str]]:
+    """The "Model Path" row: the recorded models, when the "Model" row shortened one of them."""
+    if all(short_model_name(model) == model for model in models):
+        return []
+    return [("Model Path", _fmt(models))]
 
 
 def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
@@ -71,6 +78,7 @@ def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
         ("Session ID", metadata.session_id),
         ("Parent Session", _fmt(metadata.training_session.parent_session_id)),
         ("Dataset Path", _fmt(dataset.primary_file)),
+        *_model_path_rows(config.models()),
         ("Text Column", _fmt(dataset.text_column)),
         ("Label Column(s)", _fmt(dataset.label_columns or dataset.label_column)),
         ("Categories", f"{dataset.num_categories}: {_fmt(dataset.category_distribution)}"),

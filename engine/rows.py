@@ -45,10 +45,56 @@ def dataset_label(primary_file: str | None) -> str:
 
 
 def model_label(mode: str, models: list[str]) -> str:
-    """The model column: the model, or ``(multiple)`` for several or for distributed mode."""
+    """The model of a row: the model as recorded, or ``(multiple)`` for several or distributed.
+
+    The table shows it by ``short_model_name``; ``sessions --json`` gives it as it is.
+    """
     if mode == "distributed" or len(models) > 1:
         return "(multiple)"
     return models[0] if models else "-"
+
+
+#: What a local path starts with (a hub id never does): root, home, here, up, a UNC share.
+_PATH_PREFIXES = ("/", "\\", "~", "./", "../", ".\\", "..\\")
+#: A last part that names no directory by itself: the whole path is shown instead.
+_NAMELESS_PARTS = frozenset({"", ".", "..", "~"})
+
+
+def is_local_model_path(model: str) -> bool:
+    """Whether ``model`` is a local directory's path rather than a hub id, by its text alone.
+
+    A path is absolute, or starts with ``~``, ``./``, ``../`` or a drive (``C:\\``), or has a
+    backslash, or has two slashes or more (``models/bert/demo-bert``). A hub id has at most one
+    slash (``camembert-base``, ``FacebookAI/xlm-roberta-base``), so a relative ``models/demo-bert``
+    reads as one too: telling them apart would take a look at the disk, which a listing of 10,000
+    rows cannot afford. Trailing separators are not counted.
+    """
+    if model.startswith(_PATH_PREFIXES) or (_is_drive(model[:2]) and model[2:3] in ("/", "\\")):
+        return True
+    stripped = model.rstrip("/\\")
+    return "\\" in stripped or stripped.count("/") >= 2
+
+
+def short_model_name(model: str) -> str:
+    """The name a model is shown by: a local directory's name, anything else as recorded.
+
+    ``/srv/models/demo-bert/``, ``~/demo-bert``, ``./demo-bert`` and ``C:\\models\\demo-bert``
+    all give ``demo-bert``; ``camembert-base``, ``FacebookAI/xlm-roberta-base``, ``(multiple)``
+    and ``-`` are returned as they are. A path whose last part names nothing (``/``, ``../..``,
+    ``C:\\``) is returned whole. Never raises: the value comes from a file anyone may write, and
+    it is escaped where it is shown, not here.
+    """
+    if not is_local_model_path(model):
+        return model
+    # String operations, not PurePath: a listing makes one name per row, and either separator
+    # may come from a collaborator's machine.
+    name = model.replace("\\", "/").rstrip("/").rpartition("/")[2]
+    return model if name in _NAMELESS_PARTS or _is_drive(name) else name
+
+
+def _is_drive(text: str) -> bool:
+    """Whether ``text`` is a Windows drive (``C:``)."""
+    return len(text) == 2 and text[1] == ":" and text[0].isascii() and text[0].isalpha()
 
 
 def session_date(timestamp: str, fallback_mtime: float) -> str:
@@ -172,6 +218,11 @@ class SessionRow:
         """The same row showing ``status`` (a live status) for ``reason``."""
         return replace(self, status=status, status_reason=reason)
 
+    @property
+    def model_name(self) -> str:
+        """The model as the history shows it: a local directory by its name (``demo-bert``)."""
+        return short_model_name(self.model)
+
     def numbered(self, index: int | None) -> SessionRow:
         """The same row with its history number."""
         return self if self.index == index else replace(self, index=index)
@@ -185,6 +236,9 @@ class SessionRow:
             "date": self.date,
             "mode": self.mode,
             "dataset": self.dataset,
+            # The model as recorded, a local directory's whole path included, not the short name
+            # the tables show: a script may hand it to `train --model` or to from_pretrained, and
+            # two directories of one name stay apart. (Its name is a basename away.)
             "model": self.model,
             "status": self.status,
             "best_f1": self.best_f1,

@@ -18,7 +18,8 @@ from llmtool_tui.dialogs import RelaunchEditDialog, RelaunchEdits
 from llmtool_tui.screens import DetailScreen, HelpScreen
 from llmtool_tui.screens.help import keys_table
 from llmtool_tui.screenshots import wait_until
-from tests.pilots import open_detail
+from llmtool_tui.widgets import SessionTable
+from tests.pilots import open_detail, open_history, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
 SPECIFICATION_ROWS = [
@@ -61,6 +62,30 @@ async def test_details_show_the_specification_rows_then_everything_else(
         assert "Continue incomplete training" in actions
         assert screen.check_action("resume", ()) is True
         assert screen.check_action("stop", ()) is False
+
+
+async def test_a_local_model_shows_its_name_in_the_history_and_its_path_in_the_detail(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    local_model = "/home/researcher/experiments/2025/checkpoints/demo-bert/"
+    store.create(make_metadata(status="completed", dataset=str(dataset), model=local_model))
+    # 80 columns: the model cell has room for 10 characters, where the path would be cut.
+    async with app_for(workspace).run_test(size=(80, 24)) as pilot:
+        history = await open_history(pilot)
+        table = history.query_one(SessionTable)
+        (row,) = table.shown_rows
+        assert table.get_cell(row.key, "model").__rich__().plain == "demo-bert"
+        await pilot.press("1")
+        screen = await wait_for_screen(pilot, DetailScreen)
+        await wait_until(pilot, lambda: screen.view is not None)
+        assert screen.view is not None
+        rows = dict(screen.view.detail_rows())
+        assert (rows["Model"], rows["Model Path"]) == ("demo-bert", local_model)
+        shown = {
+            tuple(cell.strip() for cell in line.strip("│").split("│"))
+            for line in rendered(screen, "#detail-table").splitlines()
+        }
+        assert {("Model", "demo-bert"), ("Model Path", local_model)} <= shown
 
 
 async def test_resume_is_not_offered_for_a_completed_session(

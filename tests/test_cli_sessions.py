@@ -206,3 +206,26 @@ def test_sessions_filter_searches_all_sessions_and_keeps_history_numbers(
     assert "⏸ pending" in out and "completed" not in out
     assert main(["sessions", "--filter", "colour:red", *ws]) == 2
     assert "colour" in capsys.readouterr().err
+
+
+def test_a_local_model_is_listed_by_name_and_its_path_is_kept_in_json_and_show(
+    store: SessionStore,
+    workspace: Workspace,
+    make_metadata: MakeMetadata,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    local_model = "/home/researcher/checkpoints/demo-bert"
+    store.create(make_metadata("20251005_234530", "completed", local_model))
+    ws = ["-w", str(workspace.root)]
+    assert main(["sessions", *ws]) == 0
+    out = capsys.readouterr().out
+    assert "demo-bert" in out and "researcher" not in out
+    assert main(["sessions", "--json", *ws]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["sessions"]
+    assert row["model"] == local_model
+    # The search still finds the session by any part of the path.
+    assert main(["sessions", "--json", "--filter", "model:researcher", *ws]) == 0
+    assert len(json.loads(capsys.readouterr().out)["sessions"]) == 1
+    assert main(["show", "1", *ws]) == 0
+    out = capsys.readouterr().out
+    assert "Model Path" in out and "researcher" in out

@@ -103,13 +103,14 @@ def run_sessions(args: argparse.Namespace) -> int:
     table = Table(title=f"Previous Training Sessions ({shown})", title_justify="left")
     for column in ("#", "Date", "Mode", "Dataset", "Model", "Status"):
         table.add_column(column, overflow="fold")
+    # A local model by its directory's name, as in the app; `--json` gives its whole path.
     for row in history.sessions:
         table.add_row(
             str(row.index),
             row.date,
             row.mode,
             literal(row.dataset),
-            literal(row.model),
+            literal(row.model_name),
             Text(status_label(row.status), style=STATUS_STYLES.get(row.status, "")),
         )
     if history.sessions:

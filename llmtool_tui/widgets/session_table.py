@@ -172,7 +172,8 @@ class SessionTable(DataTable[SortCell]):
         caps = self._caps
         progress = running_progress(row)
         # The dataset and model come from the session file (the dataset cell of an unreadable
-        # one is its file name): escaped, sorted by what they are.
+        # one is its file name): escaped, sorted by what they show. A local model shows its
+        # directory's name, which fits at 80 columns where its path would be cut.
         return {
             # Newest file first, ties in the engine's order (its history numbers).
             "index": SortCell(
@@ -187,7 +188,7 @@ class SessionTable(DataTable[SortCell]):
                 visible(row.dataset), (row.dataset.casefold(), row.key), cap=caps["dataset"]
             ),
             "model": SortCell(
-                visible(row.model), (row.model.casefold(), row.key), cap=caps["model"]
+                visible(row.model_name), (row.model_name.casefold(), row.key), cap=caps["model"]
             ),
             "status": SortCell(
                 f"{row.status} {progress}".rstrip(),
