@@ -599,7 +599,11 @@ class Engine:
     def save_notes(
         self, path: Path, *, notes: str | None = None, tags: list[str] | None = None
     ) -> TrainingMetadata:
-        """Save notes and tags under the file's lock, keeping the worker's concurrent updates."""
+        """Save notes and tags under the file's lock, keeping the worker's concurrent updates.
+
+        The file keeps its modification time: the history is ordered by training activity, and
+        a session annotated keeps its place and its number (``show 2`` names the same one).
+        """
 
         def apply(metadata: TrainingMetadata) -> None:
             if notes is not None:
@@ -607,7 +611,7 @@ class Engine:
             if tags is not None:
                 metadata.tags = normalize_tags(tags)
 
-        return self.store.update(path, apply)
+        return self.store.update(path, apply, keep_mtime=True)
 
     def locate_dataset(self, path: Path, new_dataset: Path) -> TrainingMetadata:
         """Point a session at its dataset's new location, after checking it is the same file.

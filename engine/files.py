@@ -23,6 +23,7 @@ import errno
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -221,10 +222,16 @@ def write_temp(path: Path, payload: bytes) -> Path:
     return temp
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Replace ``path`` with ``payload`` atomically and durably (a link there is replaced)."""
+def atomic_write_bytes(path: Path, payload: bytes, *, mtime_ns: int | None = None) -> None:
+    """Replace ``path`` with ``payload`` atomically and durably (a link there is replaced).
+
+    With ``mtime_ns`` the new file has that modification time from the moment it appears: it
+    is set on the temporary file, before the rename, so no reader ever sees another one.
+    """
     temp = write_temp(path, payload)
     try:
+        if mtime_ns is not None:
+            os.utime(temp, ns=(time.time_ns(), mtime_ns))
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

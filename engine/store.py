@@ -100,9 +100,10 @@ def _json_payload(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def atomic_write_json(path: Path, document: dict[str, Any]) -> None:
-    """Replace ``path`` with ``document`` atomically and durably."""
-    atomic_write_bytes(path, _json_payload(document))
+def atomic_write_json(path: Path, document: dict[str, Any], *, mtime_ns: int | None = None) -> None:
+    """Replace ``path`` with ``document`` atomically and durably (with ``mtime_ns`` as its
+    modification time, when given)."""
+    atomic_write_bytes(path, _json_payload(document), mtime_ns=mtime_ns)
 
 
 def atomic_create_json(path: Path, document: dict[str, Any]) -> bool:
@@ -588,16 +589,28 @@ class SessionStore:
         with self._locked(path):
             atomic_write_json(path, metadata.to_document())
 
-    def update(self, path: Path, mutate: Callable[[TrainingMetadata], None]) -> TrainingMetadata:
+    def update(
+        self,
+        path: Path,
+        mutate: Callable[[TrainingMetadata], None],
+        *,
+        keep_mtime: bool = False,
+    ) -> TrainingMetadata:
         """Read, change with ``mutate``, validate and write back, holding the file's lock.
 
         The status change ``mutate`` makes is checked (InvalidTransitionError); unknown keys
-        are kept. Returns the document as written.
+        are kept. With ``keep_mtime`` the file keeps its modification time, which orders the
+        history: an annotation (notes, tags) is no training activity and moves no session (the
+        new inode, size and ctime still tell every cache and watcher that the file changed).
+        Returns the document as written.
         """
         from engine.schema import TrainingMetadata
 
         with self._locked(path):
             metadata = read_metadata(path)
+            # Taken under the lock: the last locked writer's time (a worker's status) is kept.
+            kept = _stat(path) if keep_mtime else None
+            mtime_ns = kept.st_mtime_ns if kept is not None else None
             old_status = metadata.execution_status.status
             mutate(metadata)
             new_status = metadata.execution_status.status
@@ -606,5 +619,5 @@ class SessionStore:
                 probe.check_transition(new_status)
             # Re-validate the whole document: mutate may have assigned nested values.
             document = TrainingMetadata.from_document(metadata.to_document()).to_document()
-            atomic_write_json(path, document)
+            atomic_write_json(path, document, mtime_ns=mtime_ns)
             return TrainingMetadata.from_document(document)

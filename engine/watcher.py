@@ -58,10 +58,6 @@ class SessionChanges:
         self.removed.extend(later.removed)
 
 
-def _is_session_change(change: Change, path: str) -> bool:
-    return is_session_candidate(os.path.basename(path))
-
-
 def _directory_identity(directory: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(directory)
@@ -106,6 +102,7 @@ class SessionWatcher:
         self.cache = cache if cache is not None else SessionCache()
         self._baseline = baseline
         self._reported: dict[str, StatKey] = {}
+        self._directory_text = str(self.sessions_dir)
         self.started = asyncio.Event()
         """Set once the baseline is taken: any later change of the directory is reported."""
         self.synced = asyncio.Event()
@@ -121,6 +118,22 @@ class SessionWatcher:
             )
         self.sessions_dir.mkdir(parents=True, exist_ok=True)
         return _directory_identity(self.sessions_dir)
+
+    def _is_watched(self, change: Change, path: str) -> bool:
+        """A session file's event, or the directory's own (see ``_batch``)."""
+        return path == self._directory_text or is_session_candidate(os.path.basename(path))
+
+    def _batch(self, paths: list[str]) -> SessionChanges:
+        """The changes behind one batch of events.
+
+        In ``--poll`` mode a file is looked at only when its mtime changes, and a note or tag
+        saved keeps the file's mtime (engine.store): its replacement shows only as an event
+        of the directory, whose mtime every rename changes. The directory is then scanned and
+        each file's stat values (inode and ctime included) compared with those reported.
+        """
+        if self._directory_text in paths:
+            return self._resync()
+        return self._report(paths)
 
     def _report(self, paths: Iterable[str]) -> SessionChanges:
         """Compare the current state of ``paths`` with what was last reported."""
@@ -186,7 +199,7 @@ class SessionWatcher:
             resync_pending = True
             stream = awatch(
                 self.sessions_dir,
-                watch_filter=_is_session_change,
+                watch_filter=self._is_watched,
                 debounce=self.debounce_ms,
                 step=self.step_ms,
                 rust_timeout=DIRECTORY_CHECK_MS,
@@ -199,7 +212,7 @@ class SessionWatcher:
             restart = False
             async with aclosing(stream):
                 async for raw in stream:
-                    batch = await asyncio.to_thread(self._report, [path for _, path in raw])
+                    batch = await asyncio.to_thread(self._batch, [path for _, path in raw])
                     if resync_pending:
                         resync_pending = False
                         batch.merge(await asyncio.to_thread(self._resync))

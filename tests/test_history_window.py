@@ -17,6 +17,7 @@ import pytest
 
 from engine.facade import Engine
 from engine.history import History
+from engine.schema import TrainingMetadata
 from engine.store import scan_keys
 from engine.watcher import SessionChanges, SessionWatcher
 from engine.workspace import Workspace
@@ -89,6 +90,30 @@ def test_changes_give_the_window_a_fresh_listing_gives(
     history = engine.updated(history, changes_of(watcher, *files[25:]))
     assert engine.store.cache.parses - parses == 2
     assert shown(history) == shown(engine.history())
+
+
+def test_notes_and_tags_move_no_session_but_training_activity_does(
+    workspace: Workspace, engine: Engine, files: list[Path], watcher: SessionWatcher
+) -> None:
+    history = engine.history()
+    second = history.rows[1].path
+    annotated = files[20]  # the 10th newest
+    engine.save_notes(annotated, notes="compare with the baseline")
+    engine.save_notes(history.rows[-1].path, tags=["paper"])
+    updated = engine.updated(history, changes_of(watcher, annotated, history.rows[-1].path))
+    # Same rows, same numbers: `show 2` still names the same session, here and in a command.
+    assert shown(updated) == shown(history) == shown(engine.history())
+    assert engine.store.resolve("2") == second
+    assert updated.rows[9].stat != history.rows[9].stat  # the new content was taken
+
+    # Progress written by the worker (training activity) moves its session to the top.
+    def one_more_step(metadata: TrainingMetadata) -> None:
+        metadata.execution_status.step = (metadata.execution_status.step or 0) + 1
+
+    engine.store.update(annotated, one_more_step)
+    updated = engine.updated(updated, changes_of(watcher, annotated))
+    assert updated.rows[0].path == annotated
+    assert shown(updated) == shown(engine.history())
 
 
 def test_a_change_costs_the_same_whatever_the_number_of_files(

@@ -75,6 +75,19 @@ def test_a_rewrite_that_restores_mtime_and_size_is_read_again(
     assert rows[files[3]].status == "pending"
 
 
+def test_a_file_annotated_while_no_tool_ran_is_read_again_in_its_place(
+    workspace: Workspace, files: list[Path]
+) -> None:
+    before = listed(Engine(workspace))
+    # Tags saved keep the file's mtime (the history's order): its new inode and ctime tell.
+    Engine(workspace).save_notes(files[3], tags=["paper"])
+    engine = Engine(workspace)
+    assert listed(engine) == before
+    assert engine.store.cache.parses == 1
+    found = engine.history(limit=None, session_filter=parse_filter("tag:paper"))
+    assert [row.path for row in found.rows] == [files[3]]
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -177,6 +177,23 @@ def test_update_keeps_unknown_keys_and_checks_transitions(
     assert json.loads(path.read_text())["collaborator"] == {"kept": True}
 
 
+def test_an_update_keeping_the_mtime_replaces_the_file_with_the_same_mtime(
+    store: SessionStore, make_metadata: MakeMetadata
+) -> None:
+    path = store.create(make_metadata())
+    _set_mtime(path, 1_600_000_000.25)
+    before = path.stat()
+    store.update(path, lambda m: setattr(m, "notes", "an annotation"), keep_mtime=True)
+    after = path.stat()
+    assert after.st_mtime_ns == before.st_mtime_ns
+    # A new file (atomic replace): caches keyed by stat values see the change.
+    assert after.st_ino != before.st_ino
+    assert read_metadata(path).notes == "an annotation"
+    # Without it (the worker's writes: training activity), the mtime is the write's.
+    store.update(path, lambda m: setattr(m, "notes", "another"))
+    assert path.stat().st_mtime_ns > before.st_mtime_ns
+
+
 def test_resolve_by_id_file_path_and_index(
     store: SessionStore, make_metadata: MakeMetadata
 ) -> None:

@@ -205,6 +205,32 @@ async def test_poll_mode_sees_changes(workspace: Workspace) -> None:
         await collector.until(lambda: path in collector.changed() and new in collector.added())
 
 
+@pytest.mark.parametrize("poll", [False, True], ids=["inotify", "poll"])
+async def test_a_note_saved_keeps_the_mtime_and_is_still_reported(
+    workspace: Workspace, poll: bool
+) -> None:
+    # A note is no training activity: the file keeps its mtime (the history's order), and the
+    # watcher must see the new content anyway, also in --poll mode where notify's poller looks
+    # at a file only when its mtime changes (the directory's own event tells it).
+    path = write_session(workspace, 1)
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    before = os.stat(path)
+    watcher = SessionWatcher(workspace.sessions_dir, poll=poll, poll_interval_ms=100)
+    async with watching(watcher) as collector:
+        await asyncio.wait_for(watcher.synced.wait(), WAIT_S)
+        await asyncio.to_thread(
+            Engine(workspace).save_notes, path, notes="kept in place", tags=["paper"]
+        )
+        await collector.until(lambda: path in collector.changed())
+    after = os.stat(path)
+    assert after.st_mtime_ns == before.st_mtime_ns
+    assert after.st_ino != before.st_ino
+    entry = collector.batches[-1][1].changed[-1]
+    assert entry.metadata is not None
+    assert (entry.metadata.notes, entry.metadata.tags) == ("kept in place", ["paper"])
+    assert entry.mtime == before.st_mtime_ns / 1e9
+
+
 async def test_stop_event_ends_the_iteration(workspace: Workspace) -> None:
     watcher = SessionWatcher(workspace.sessions_dir)
     stop = asyncio.Event()
