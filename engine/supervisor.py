@@ -483,6 +483,17 @@ def stop_worker(
         # Stopped before it recorded anything: the session is as it was before the launch.
         clear_launch_if_unchanged(store, metadata_path, pid)
     during = " while starting" if starting else ""
+    if outcome == "terminated" and read_metadata(metadata_path).status == "completed":
+        # The SIGTERM came in its last moments (saving the best model), when a stop no longer
+        # interrupts anything: it completed, and was not stopped.
+        return StopReport(
+            "not_running",
+            session_id,
+            f"{session_id} is completed, not running: it finished before the stop took effect",
+            pid=pid,
+            host=host,
+            waited_s=waited,
+        )
     if outcome == "terminated":
         # The worker normally wrote its own final status; this only repairs a worker that
         # died on the way out without writing one.

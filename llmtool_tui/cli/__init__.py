@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,9 @@ from engine.workspace import WORKSPACE_ENV, Workspace
 from llmtool_tui.untrusted import visible
 
 PROG = "llmtool-tui"
+#: The exit code of a command whose reader went away (``| head``): the one of the Python
+#: documentation's recipe, which Rich's console (the tables) also exits with.
+BROKEN_PIPE_EXIT = 1
 
 #: command name -> module under llmtool_tui.cli that registers it.
 COMMANDS: dict[str, str] = {
@@ -32,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "relaunch": "training",
     "demo-model": "training",
     "stop": "control",
+    "compare": "compare",
     "export": "manage",
     "import": "manage",
     "cleanup": "manage",
@@ -118,7 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
 
             return run_app(workspace=workspace, poll=getattr(args, "poll", False))
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        # Flushed here, not at exit: a reader gone by then would get a traceback from the
+        # interpreter's own flush.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_EXIT
     except (BadInputError, SessionNotFoundError, MetadataError) as exc:
         error(str(exc))
         return 2
@@ -128,6 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader closed the pipe (``| head``), and what is still
+    buffered would raise again at exit (the recipe of the ``signal`` module's documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def entry() -> None:
