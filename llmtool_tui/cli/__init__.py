@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "relaunch": "training",
     "demo-model": "training",
     "stop": "control",
+    "notes": "annotations",
+    "tags": "annotations",
     "compare": "compare",
     "export": "manage",
     "import": "manage",
