@@ -33,6 +33,7 @@ from engine.liveness import (
 from engine.rows import SessionRow
 from engine.store import (
     DEFAULT_LIMIT,
+    MetadataError,
     SessionStore,
     collector_paused,
     may_mention,
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
     from engine.supervisor import StopReport, WorkerHandle
     from engine.templates import ExportedTemplate, ImportResult
     from engine.watcher import SessionChanges
+
+
+def _is_path(model: str) -> bool:
+    """Whether a recorded model names a directory rather than a hub id (``org/name``)."""
+    return expand_user(model).is_absolute() or model.startswith((".", "~"))
 
 
 def _is_dead_local(liveness: Liveness) -> bool:
@@ -102,6 +108,16 @@ class ModelStatus:
     offline: bool
     """Available without network: a local directory, or in the local Hugging Face cache."""
     local_directory: bool
+
+
+@dataclass(frozen=True)
+class LastChoices:
+    """What the newest session was made of: the wizard proposes it for the next one."""
+
+    dataset_directory: Path | None
+    """The folder of its dataset, when it still is one."""
+    model: ModelStatus | None
+    """Its (first) model, unless this machine cannot have it (a local directory now gone)."""
 
 
 @dataclass(frozen=True)
@@ -447,20 +463,50 @@ class Engine:
         Raises BadInputError naming a model that is neither on disk nor obtainable now, and how
         to make it available.
         """
-        from engine.analysis.catalog import catalog_entry, is_available_offline, model_max_tokens
         from engine.sessions.models import check_models
 
         check_models(models)
-        return [
-            ModelStatus(
-                model_id=name,
-                info=catalog_entry(name),
-                max_tokens=model_max_tokens(name),
-                offline=is_available_offline(name),
-                local_directory=expand_user(name).is_dir(),
-            )
-            for name in models
-        ]
+        return [self._model_status(name) for name in models]
+
+    def _model_status(self, name: str) -> ModelStatus:
+        """What the disk says of a model (no hub query)."""
+        from engine.analysis.catalog import catalog_entry, is_available_offline, model_max_tokens
+
+        return ModelStatus(
+            model_id=name,
+            info=catalog_entry(name),
+            max_tokens=model_max_tokens(name),
+            offline=is_available_offline(name),
+            local_directory=expand_user(name).is_dir(),
+        )
+
+    def last_choices(self, history: History) -> LastChoices | None:
+        """The dataset folder and the model of the newest readable session of ``history``.
+
+        ``history`` is one the caller already has (the app's window): only the newest session's
+        file is read, never the directory. None when there is no readable session.
+        """
+        newest = next(iter(history.sessions), None)
+        if newest is None:
+            return None
+        try:
+            metadata = newest.metadata or self.store.load(newest.path)
+        except MetadataError:
+            return None
+        primary = metadata.dataset_config.primary_file
+        # A template's dataset is a bare file name: it names no folder.
+        folder = expand_user(primary).parent if primary else None
+        models = metadata.training_model_config.models()
+        model = models[0] if models else None
+        if model and _is_path(model) and not expand_user(model).is_dir():
+            # A local model directory since removed (or on the machine the session came from).
+            model = None
+        return LastChoices(
+            dataset_directory=folder
+            if folder and folder.is_absolute() and folder.is_dir()
+            else None,
+            model=self._model_status(model) if model else None,
+        )
 
     def preview_session(
         self, analysis: DatasetAnalysis, model_config: ModelConfig

@@ -135,7 +135,8 @@ class StudioApp(App[None]):
             if launched is not None:
                 self.post_message(SessionLaunched(launched))
 
-        self.push_screen(screens.NewSessionWizard(self.engine), closed)
+        wizard = screens.NewSessionWizard(self.engine, history=self.live_history.history)
+        self.push_screen(wizard, closed)
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

@@ -41,7 +41,14 @@ from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
-from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, NotesDialog, TagsDialog
+from llmtool_tui.dialogs import (
+    CleanupDialog,
+    ConfirmDialog,
+    ExportTemplateDialog,
+    LocateDatasetDialog,
+    NotesDialog,
+    TagsDialog,
+)
 from llmtool_tui.screens import (
     CompareScreen,
     DetailScreen,
@@ -466,6 +473,99 @@ SCENES: dict[str, Scene] = {
     ),
     "tags": Scene(
         ((("1",), _history_loaded), (("1",), _detail_loaded), (("t",), _dialog_shown(TagsDialog)))
+    ),
+}
+
+
+# -- long messages: each wraps whole where it is shown (snapshot tests only) ------------------
+
+#: Longer than a line at 80 columns, as the worker words an interruption.
+LONG_INTERRUPTION = (
+    "stopped by user (SIGTERM) while epoch 2 of 3 was evaluated; resume continues from "
+    "checkpoint-300"
+)
+#: A cluster node's full name: the running session's host, silent for hours.
+CLUSTER_HOST = "gpu-node-17.cluster.sciences-sociales.example.org"
+MISSING_DATASET = "/data/corpora/parliamentary-debates/annotated_data_final_version_2025.csv"
+MISSING_TEMPLATE_DIR = "/data/shared/templates/parliamentary-debates/camembert_baseline.json"
+
+
+def lengthen_messages(workspace: Workspace) -> None:
+    """The demo's interrupted session interrupted as the worker words it, and its running
+    session gone silent on a cluster node (its status gives the node's whole name)."""
+    store = SessionStore(workspace)
+
+    def interrupted(metadata: TrainingMetadata) -> None:
+        metadata.execution_status.error_message = LONG_INTERRUPTION
+
+    def silent(metadata: TrainingMetadata) -> None:
+        metadata.execution_status.host = CLUSTER_HOST
+        metadata.execution_status.last_heartbeat_at = DEMO_NOW - timedelta(hours=3)
+
+    for session_id, change in (("train_20251005_201500", interrupted), (RUNNING_SESSION, silent)):
+        path = (
+            workspace.sessions_dir / f"training_metadata_{session_id.removeprefix('train_')}.json"
+        )
+        # The history's order is the files' modification times: kept.
+        times = path.stat()
+        store.update(path, change)
+        os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+    # The interrupted run's log, for its live view.
+    writer = ProgressWriter(workspace.progress_file("train_20251005_201500"))
+    try:
+        started = datetime(2025, 10, 5, 20, 15, 10, tzinfo=UTC)
+        writer.write(StatusChanged(time=started, status="running"))
+        writer.write(
+            StatusChanged(
+                time=started + timedelta(minutes=25),
+                status="interrupted",
+                message=LONG_INTERRUPTION,
+            )
+        )
+    finally:
+        writer.close()
+
+
+def _error_shown(selector: str) -> Callable[[StudioApp], bool]:
+    return lambda app: bool(str(app.screen.query_one(selector).render()).strip())
+
+
+#: Scenes of ``lengthen_messages``'s workspace, each ending on a message longer than a line.
+LONG_MESSAGE_SCENES: dict[str, Scene] = {
+    "monitor": Scene(
+        ((("1",), _history_loaded), (("3",), _detail_loaded), (("m",), _monitor_loaded))
+    ),
+    "detail": Scene(((("1",), _history_loaded), (("2",), _detail_loaded))),
+    "history": Scene(
+        (
+            (("1",), _history_loaded),
+            (("slash", *"model:camembert", "enter"), _searched),
+            (("space", "down", "space"), None),
+        )
+    ),
+    "locate_dataset": Scene(
+        (
+            (("1",), _history_loaded),
+            (("1",), _detail_loaded),
+            (("l",), _dialog_shown(ConfirmDialog)),
+            (("y",), _dialog_shown(LocateDatasetDialog)),
+            ((*MISSING_DATASET, "enter"), _error_shown("#locate-error")),
+        )
+    ),
+    "export_template": Scene(
+        (
+            (("1",), _history_loaded),
+            (("1",), _detail_loaded),
+            (("x",), _dialog_shown(ExportTemplateDialog)),
+            (("end", "ctrl+u", *MISSING_TEMPLATE_DIR, "enter"), _error_shown("#export-error")),
+        )
+    ),
+    "cleanup": Scene(
+        (
+            (("1",), _history_loaded),
+            (("ctrl+d",), _dialog_shown(CleanupDialog)),
+            (("end", "ctrl+u", *"three months", "enter"), _error_shown("#cleanup-error")),
+        )
     ),
 }
 

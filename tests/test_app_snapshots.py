@@ -19,10 +19,12 @@ from engine.workspace import Workspace
 from llmtool_tui.app import make_app
 from llmtool_tui.screens import HistoryScreen
 from llmtool_tui.screenshots import (
+    LONG_MESSAGE_SCENES,
     SCENES,
     Scene,
     build_demo_workspace,
     frozen_clock,
+    lengthen_messages,
     make_demo_app,
 )
 
@@ -84,3 +86,34 @@ def test_empty_history(snap_compare: SnapCompare, size: tuple[int, int]) -> None
 
     app = make_app(Engine(workspace), clock=frozen_clock, watch=False)
     assert snap_compare(app, run_before=Scene(((("1",), loaded),)).play, terminal_size=size)
+
+
+#: Issue 20 saw the live view's status line cut at 100 columns; the rest is checked at 80x24.
+LONG_MESSAGE_SIZES = {**SIZES, "100x30": (100, 30)}
+LONG_MESSAGES = [
+    pytest.param(scene, LONG_MESSAGE_SIZES[size_id], id=f"{scene}-{size_id}")
+    for scene in LONG_MESSAGE_SCENES
+    for size_id in (("80x24", "100x30") if scene == "monitor" else ("80x24",))
+]
+
+
+@pytest.fixture
+def long_messages_workspace() -> Iterator[Workspace]:
+    root = SNAPSHOT_ROOT / "long-messages"
+    shutil.rmtree(root, ignore_errors=True)
+    workspace = build_demo_workspace(root)
+    lengthen_messages(workspace)
+    yield workspace
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize(("scene", "size"), LONG_MESSAGES)
+def test_a_long_message_wraps_whole(
+    snap_compare: SnapCompare,
+    long_messages_workspace: Workspace,
+    scene: str,
+    size: tuple[int, int],
+) -> None:
+    """Errors and status lines longer than a line wrap, whole; a dialog too tall scrolls."""
+    app = make_demo_app(long_messages_workspace)
+    assert snap_compare(app, run_before=LONG_MESSAGE_SCENES[scene].play, terminal_size=size)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 import re
 import threading
@@ -31,7 +32,7 @@ from textual.widgets import (
 )
 
 from engine.errors import OperationError
-from engine.facade import Engine, LaunchedSession
+from engine.facade import Engine, LastChoices, LaunchedSession
 from engine.schema import TrainingMetadata
 from engine.sessions.creation import suggested_max_length
 from engine.sessions.sample_data import generate_rows
@@ -376,6 +377,97 @@ async def test_the_sample_is_not_proposed_once_there_is_a_history(
     async with studio(workspace).run_test() as pilot:
         await start(pilot)
         assert pilot.app.screen.query_one("#dataset-path", Input).value == ""
+
+
+def test_the_last_choices_are_the_newest_sessions(
+    workspace: Workspace, store: Any, make_metadata: Any, tmp_path: Path
+) -> None:
+    engine = Engine(workspace)
+    folder = tmp_path / "corpora"
+    folder.mkdir()
+    older = store.create(make_metadata("20260101_120000", model="bert-base-uncased"))
+    os.utime(older, (1, 1))
+    store.create(
+        make_metadata("20260102_120000", model="camembert-base", dataset=f"{folder}/news.csv")
+    )
+    last = engine.last_choices(engine.history(1, validate=False))
+    assert last is not None and last.model is not None
+    assert last.dataset_directory == folder
+    assert last.model.model_id == "camembert-base" and last.model.info is not None
+    # A folder since removed, a local model directory since removed, a template's bare name:
+    # nothing of them is proposed.
+    gone = store.create(
+        make_metadata(
+            "20260103_120000", model=str(tmp_path / "gone-model"), dataset=f"{tmp_path}/gone/x.csv"
+        )
+    )
+    last = engine.last_choices(engine.history(1, validate=False))
+    assert last == LastChoices(dataset_directory=None, model=None)
+    gone.unlink()
+    store.create(make_metadata("20260104_120000", dataset="news.csv"))
+    last = engine.last_choices(engine.history(1, validate=False))
+    assert last is not None and last.dataset_directory is None
+
+
+async def test_the_last_sessions_dataset_folder_and_model_are_proposed(
+    workspace: Workspace, store: Any, make_metadata: Any, tmp_path: Path
+) -> None:
+    data = single_label_csv(tmp_path)
+    # camembert-base is not among the recommendations for French and English texts.
+    store.create(make_metadata(model="camembert-base", dataset=str(data)))
+    async with studio(workspace).run_test(size=(80, 24)) as pilot:
+        wizard = await start(pilot)
+        field = pilot.app.screen.query_one("#dataset-path", Input)
+        assert field.value == f"{tmp_path}{os.sep}"
+        assert "last session's dataset" in text_of(pilot.app.screen.query_one("#proposal-hint"))
+        await walk_to(pilot, data, "models")
+        listed = pilot.app.screen.query_one("#model-list", SelectionList)
+        highlighted = listed.highlighted
+        assert highlighted is not None
+        assert listed.get_option_at_index(highlighted).value == "camembert-base"
+        assert wizard.state.models == ["camembert-base"]
+        detail = text_of(pilot.app.screen.query_one("#model-detail"))
+        assert "Your last session's model." in detail
+        # Chosen once: another model chosen stays chosen when the step is shown again.
+        await pilot.press("up")
+        assert wizard.state.models != ["camembert-base"]
+        chosen = list(wizard.state.models)
+        await pilot.press("escape")
+        await choose_mode(pilot, "quick")
+        assert wizard.state.models == chosen
+
+
+def screen_lines(app: Any) -> list[str]:
+    """The characters of the screen, line by line (colours left out)."""
+    update = app.screen._compositor.render_update(full=True)
+    return ["".join(strip.text for strip in line) for line in update.strips]
+
+
+def line_with(app: Any, text: str) -> str:
+    return next(line for line in screen_lines(app) if text in line)
+
+
+async def test_ticked_and_unticked_boxes_differ_without_colour(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    async with studio(workspace).run_test(size=(100, 30)) as pilot:
+        assert pilot.app.no_color
+        await start(pilot)
+        await walk_to(pilot, single_label_csv(tmp_path), "columns")
+        assert "▐ ▌ Drop classes" in line_with(pilot.app, "Drop classes")
+        pilot.app.screen.query_one("#drop-rare", Checkbox).focus()
+        await pilot.press("space")
+        await analysed(pilot)
+        assert "▐X▌ Drop classes" in line_with(pilot.app, "Drop classes")
+        await pilot.press("enter", "enter")
+        await choose_mode(pilot, "benchmark")
+        await pilot.press("space")
+        analysis = wizard_of(pilot.app).state.analysis
+        assert analysis is not None
+        first, second = analysis.recommendations[:2]
+        assert line_with(pilot.app, first.model.model_id).lstrip().startswith("▐X▌")
+        assert line_with(pilot.app, second.model.model_id).lstrip().startswith("▐ ▌")
 
 
 async def test_dataset_errors_are_shown_in_place(workspace: Workspace, tmp_path: Path) -> None:

@@ -166,8 +166,6 @@ class DetailScreen(Screen[None]):
         if view.liveness.reason:
             # The reason may quote the session's host or worker.out.
             status.append_text(literal(f" ({view.liveness.reason})", "dim"))
-        # One line: a long error is cut here and shown whole in the details.
-        status.no_wrap, status.overflow = True, "ellipsis"
         self.query_one("#detail-status", Static).update(status)
         self.query_one("#detail-table", Static).update(
             details_table(view, color=not self.app.no_color)

@@ -135,8 +135,6 @@ class MonitorScreen(Screen[None]):
             line.append_text(literal(f" ({view.liveness.reason})", "dim"))
         elif view.metadata.execution_status.error_message and view.status != "running":
             line.append_text(literal(f" ({view.metadata.execution_status.error_message})", "dim"))
-        # One line: a long error is cut here and shown whole in the details.
-        line.no_wrap, line.overflow = True, "ellipsis"
         self.query_one("#monitor-status", Static).update(line)
         self.refresh_bindings()
 

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Label, Select, SelectionList, Static
 
 from llmtool_tui.screens.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.ticks import TickBox, TickList
 from llmtool_tui.untrusted import literal, visible
 
 if TYPE_CHECKING:
@@ -188,10 +189,10 @@ class ColumnsStep(WizardStep):
                     id="label-delimiter",
                     compact=True,
                 )
-        yield SelectionList[str](id="indicator-columns", classes="-hidden", compact=True)
+        yield TickList(id="indicator-columns", classes="-hidden", compact=True)
         yield Static("", id="header-reason", classes="-hidden", markup=False)
         yield Static("", id="label-layout", markup=False)
-        yield Checkbox(
+        yield TickBox(
             "Drop classes with fewer than 2 examples (--drop-rare-classes)",
             id="drop-rare",
             compact=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -29,7 +30,7 @@ class DatasetStep(WizardStep):
 
     DEFAULT_CSS = """
     DatasetStep {
-        #sample-hint {
+        #proposal-hint {
             display: none;
             margin-top: 1;
             color: $text-success;
@@ -45,8 +46,8 @@ class DatasetStep(WizardStep):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+o", "browse", "Browse files")]
 
-    sample: str | None = None
-    """The sample dataset's path, once proposed."""
+    proposed: str | None = None
+    """What was filled in for the user (the sample dataset, the last dataset's folder)."""
     browsed: tuple[str, Path] | None = None
     """The file picked in the browser, and its path as the field shows it (escaped)."""
 
@@ -63,29 +64,48 @@ class DatasetStep(WizardStep):
             suggester=PathSuggester(),
             id="dataset-path",
         )
-        yield Static("", id="sample-hint", markup=False)
+        yield Static("", id="proposal-hint", markup=False)
 
     def enter_step(self) -> None:
         self.query_one("#dataset-path", Input).focus()
 
     def propose_sample(self, path: Path, description: str) -> None:
         """Fill in the bundled sample dataset for a new user, unless something was typed."""
+        self._propose(
+            str(path),
+            f"No training session yet: the bundled sample dataset is filled in ({description}). "
+            "Press Enter to analyse it.",
+        )
+
+    def propose_directory(self, directory: Path) -> None:
+        """Fill in the folder of the last session's dataset, unless something was typed.
+
+        The folder comes from a session file: one whose name would show escaped is not proposed
+        (the field would hold a path that does not exist).
+        """
+        if visible(str(directory)) != str(directory):
+            return
+        self._propose(
+            # The separator after it: the completion offers the folder's files at once.
+            str(directory).rstrip(os.sep) + os.sep,
+            "The folder of your last session's dataset: type the file's name (→ completes), or "
+            "ctrl+o to browse.",
+        )
+
+    def _propose(self, value: str, hint: str) -> None:
         field = self.query_one("#dataset-path", Input)
         if field.value.strip():
             return
-        self.sample = str(path)
-        self.query_one("#sample-hint", Static).update(
-            f"No training session yet: the bundled sample dataset is filled in ({description}). "
-            "Press Enter to analyse it."
-        )
-        field.value = self.sample
+        self.proposed = value
+        self.query_one("#proposal-hint", Static).update(hint)
+        field.value = value
 
     @on(Input.Changed, "#dataset-path")
     def _remember(self, event: Input.Changed) -> None:
         event.stop()
         self.state.dataset = event.value
-        self.query_one("#sample-hint").set_class(
-            self.sample is not None and event.value == self.sample, "-shown"
+        self.query_one("#proposal-hint").set_class(
+            self.proposed is not None and event.value == self.proposed, "-shown"
         )
         self.show_error(None)
 

@@ -18,6 +18,7 @@ from engine.errors import BadInputError
 from llmtool_tui.screens.wizard.bar_chart import fit
 from llmtool_tui.screens.wizard.path_suggester import PathSuggester
 from llmtool_tui.screens.wizard.step import WizardStep
+from llmtool_tui.screens.wizard.ticks import TickList
 from llmtool_tui.untrusted import visible
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def model_prompt(choice: ModelChoice) -> Content:
     )
 
 
-class ModelList(SelectionList[str]):
+class ModelList(TickList):
     """The models; space ticks one when several can be chosen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "select", "Tick")]
@@ -156,8 +157,20 @@ class ModelsStep(WizardStep):
         return recommended + [c for c in self.state.added_models if c.model_id not in known]
 
     def enter_step(self) -> None:
+        self._propose_last_model()
         self.refresh_step()
         self.query_one("#model-list", ModelList).focus()
+
+    def _propose_last_model(self) -> None:
+        """Until a model is chosen, the last session's is: listed (after the recommendations
+        when not one of them) and highlighted."""
+        state = self.state
+        last = state.last_model
+        if last is None or state.models:
+            return
+        if all(choice.model_id != last.model_id for choice in self.choices()):
+            state.added_models.append(last)
+        state.models = [last.model_id]
 
     def refresh_step(self) -> None:
         state = self.state
@@ -209,6 +222,9 @@ class ModelsStep(WizardStep):
             else "Not on this machine: training downloads it, which needs the internet."
         )
         text = f"{visible(choice.model_id)}: {choice.description}. {where}"
+        last = self.state.last_model
+        if last is not None and choice.model_id == last.model_id:
+            text += " Your last session's model."
         if not any(c.offline for c in choices):
             text += f"\n{HOW_TO_GET_ONE}"
         detail.update(text)

@@ -25,7 +25,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, OptionList, Select,
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.errors import BadInputError, OperationError
-from engine.facade import Engine, LaunchedSession
+from engine.facade import Engine, LastChoices, LaunchedSession
 from engine.schema import ModelConfig
 from engine.sessions.sample_data import DEFAULT_ROWS, SAMPLE_PATH, TOPIC_WORDS
 from llmtool_tui.screens.wizard.analysis_progress import AnalysisProgress
@@ -34,7 +34,7 @@ from llmtool_tui.screens.wizard.columns_step import ColumnsStep
 from llmtool_tui.screens.wizard.dataset_step import DatasetStep
 from llmtool_tui.screens.wizard.hyperparameters_step import HyperparametersStep
 from llmtool_tui.screens.wizard.mode_step import ModeStep
-from llmtool_tui.screens.wizard.models_step import ModelsStep
+from llmtool_tui.screens.wizard.models_step import ModelChoice, ModelsStep
 from llmtool_tui.screens.wizard.save_step import SaveStep
 from llmtool_tui.screens.wizard.state import WizardState
 from llmtool_tui.screens.wizard.step import WizardStep
@@ -43,6 +43,7 @@ from llmtool_tui.untrusted import visible
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis
+    from engine.history import History
 
 ANALYSIS_GROUP = "wizard-analysis"
 LAUNCH_GROUP = "wizard-launch"
@@ -142,16 +143,25 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
             # Only the latest stage matters: a backlog of updates is skipped, not replayed.
             return isinstance(message, NewSessionWizard.AnalysisProgressed)
 
-    def __init__(self, engine: Engine, *, sample_dataset: Path = SAMPLE_PATH) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sample_dataset: Path = SAMPLE_PATH,
+        history: History | None = None,
+    ) -> None:
         """The wizard of a new session in ``engine``'s workspace.
 
         Args:
             engine: the facade the analysis and the launch go through.
             sample_dataset: the dataset proposed when the history is empty (the bundled sample).
+            history: the history the app has (its newest session's dataset folder and model are
+                proposed); None to list the newest file.
         """
         super().__init__()
         self.engine = engine
         self.sample_dataset = sample_dataset
+        self.history = history
         self.state = WizardState()
         self.step_index = 0
 
@@ -167,7 +177,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
     def on_mount(self) -> None:
         self.sub_title = "New Training Session"
         self.call_after_refresh(self.current_step.enter_step)
-        self._propose_sample_when_new()
+        self._propose_from_history()
 
     # -- navigation ----------------------------------------------------------------------------
 
@@ -429,13 +439,23 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
             )
         self.dismiss(launched)
 
-    # -- the sample dataset for a new user -----------------------------------------------------
+    # -- starting points: the sample dataset for a new user, the last choices for the others ---
 
     @work(group=HISTORY_GROUP, exclusive=True, exit_on_error=False)
-    async def _propose_sample_when_new(self) -> None:
-        history = await asyncio.to_thread(self.engine.history, 1)
+    async def _propose_from_history(self) -> None:
+        history = self.history
+        if history is None:
+            history = await asyncio.to_thread(self.engine.history, 1, validate=False)
         if history.total_files == 0:
             self.query_one(DatasetStep).propose_sample(self.sample_dataset, SAMPLE_DESCRIPTION)
+            return
+        last: LastChoices | None = await asyncio.to_thread(self.engine.last_choices, history)
+        if last is None:
+            return
+        if last.dataset_directory is not None:
+            self.query_one(DatasetStep).propose_directory(last.dataset_directory)
+        if last.model is not None:
+            self.state.last_model = ModelChoice.from_status(last.model)
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -460,7 +480,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
     def _worker_failed(self, worker: Worker[Any]) -> None:
         error = worker.error
         if isinstance(error, AnalysisCancelled) or worker.group == HISTORY_GROUP:
-            # A superseded analysis; or no history, which only the sample proposal needed.
+            # A superseded analysis; or no history, which only the proposals needed.
             return
         text = (
             str(error)

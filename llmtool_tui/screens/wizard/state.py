@@ -42,6 +42,8 @@ class WizardState:
     models: list[str] = field(default_factory=list)
     added_models: list[ModelChoice] = field(default_factory=list)
     """Models the user typed, kept in the list when coming back."""
+    last_model: ModelChoice | None = None
+    """The newest session's model: chosen when the models step is first shown."""
     model_max_tokens: int | None = None
     """Smallest maximum length of the chosen models."""
     hyperparameters: dict[str, str] = field(default_factory=dict)

@@ -28,6 +28,8 @@ class WizardStep(Vertical):
     WizardStep {
         height: 1fr;
         padding: 0 1;
+        /* At 80x24 a step with a long error can be taller than the screen: it scrolls. */
+        overflow-y: auto;
         & > .step-hint {
             color: $text-muted;
             margin-bottom: 1;
@@ -79,3 +81,6 @@ class WizardStep(Vertical):
         error = self.query_one(".step-error", Label)
         error.update(visible(message or ""))
         error.set_class(bool(message), "-shown")
+        if message:
+            # Once laid out (wrapped): on a short terminal the line may be below the fold.
+            self.call_after_refresh(error.scroll_visible, animate=False)
