@@ -33,6 +33,16 @@ def status_label(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '•')} {status}"
 
 
+def f1_label(best_f1: float | None) -> str:
+    """The Best F1 column: ``0.891``, or ``-`` for a session without one."""
+    return "-" if best_f1 is None else f"{best_f1:.3f}"
+
+
+def best_f1_first(rows: list[SessionRow]) -> list[SessionRow]:
+    """``rows`` by best F1, best first, those without one last; ties keep their order."""
+    return sorted(rows, key=lambda row: (row.best_f1 is None, -(row.best_f1 or 0.0)))
+
+
 def numbered(rows: list[SessionRow], first: int = 1) -> list[SessionRow]:
     """``rows`` (newest first) with history numbers: readable rows count from ``first``."""
     index = first

@@ -92,6 +92,16 @@ def short_model_name(model: str) -> str:
     return model if name in _NAMELESS_PARTS or _is_drive(name) else name
 
 
+def model_without_organisation(model: str) -> str:
+    """A model's shown name (``short_model_name``) without a hub organisation, for a column too
+    narrow for the whole id: ``FacebookAI/xlm-roberta-base`` gives ``xlm-roberta-base``, where
+    the id cut to fit would keep the organisation and lose the model."""
+    name = short_model_name(model)
+    if is_local_model_path(name):
+        return name
+    return name.partition("/")[2] or name
+
+
 def _is_drive(text: str) -> bool:
     """Whether ``text`` is a Windows drive (``C:``)."""
     return len(text) == 2 and text[1] == ":" and text[0].isascii() and text[0].isalpha()

@@ -271,9 +271,6 @@ class StudioApp(App[None]):
         if not running:
             self.exit()
             return
-        names = ", ".join(summary.session_id for summary in running[:3])
-        more = f" and {len(running) - 3} more" if len(running) > 3 else ""
-        count = f"{len(running)} training session{'s are' if len(running) > 1 else ' is'}"
 
         def confirmed(answer: bool | None) -> None:
             if answer:
@@ -282,13 +279,28 @@ class StudioApp(App[None]):
         self.push_screen(
             dialogs.ConfirmDialog(
                 "Quit",
-                f"{count} running ({names}{more}). They keep running after you quit; open "
-                "llmtool-tui again to follow them.",
+                keep_running_notice([row.session_id for row in running]),
                 confirm_label="Quit",
                 cancel_label="Stay",
             ),
             confirmed,
         )
+
+
+def keep_running_notice(session_ids: list[str]) -> str:
+    """What the quit dialog says of the running sessions, in agreement with their number."""
+    named = ", ".join(session_ids[:3])
+    if len(session_ids) > 3:
+        named += f" and {len(session_ids) - 3} more"
+    if len(session_ids) == 1:
+        return (
+            f"1 training session is running ({named}). It keeps running after you quit; open"
+            " llmtool-tui again to follow it."
+        )
+    return (
+        f"{len(session_ids)} training sessions are running ({named}). They keep running after"
+        " you quit; open llmtool-tui again to follow them."
+    )
 
 
 def make_app(engine: Engine, *, clock: Clock | None = None, watch: bool = True) -> StudioApp:

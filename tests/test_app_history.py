@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +19,18 @@ from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, atomic_write_json
 from engine.workspace import Workspace
-from llmtool_tui.app import StudioApp, make_app
-from llmtool_tui.dialogs import MessageDialog
-from llmtool_tui.screens import DetailScreen, HistoryScreen, NewSessionWizard, OptionsScreen
+from llmtool_tui.app import StudioApp, keep_running_notice, make_app
+from llmtool_tui.dialogs import ImportTemplateDialog, MessageDialog
+from llmtool_tui.screens import (
+    DetailScreen,
+    HelpScreen,
+    HistoryScreen,
+    NewSessionWizard,
+    OptionsScreen,
+)
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import SessionTable
+from tests.pilots import terminal_output, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
 
@@ -116,13 +124,14 @@ async def test_history_lists_newest_first_in_the_specification_form(
         assert str(title) == "Previous Training Sessions (20 most recent)"
         table = table_of(app)
         assert [str(column.label) for column in table.ordered_columns] == [
-            "#", "Date", "Mode", "Dataset", "Model", "Status",
+            "#", "Date", "Mode", "Dataset", "Model", "Status", "Best F1",
         ]  # fmt: skip
         assert shown_ids(app) == ["train_20251005_120000", "train_20251004_120000",
                                   "train_20251003_120000"]  # fmt: skip
         assert status_cells(app) == ["✓ completed", "✗ failed", "⏸ pending"]
         first = table.shown_rows[0]
-        assert table.get_cell(first.key, "date").plain == "2025-10-05 12:00"
+        # At 80 columns the day alone, so that the names keep their room (the time at 120).
+        assert table.get_cell(first.key, "date").plain == "2025-10-05"
         # A dataset name with brackets is shown literally, not read as markup.
         second = table.shown_rows[1]
         cell = table.get_cell(second.key, "dataset")
@@ -312,8 +321,8 @@ async def test_sorting_by_column_keeps_the_cursor_on_its_session(
         app = await open_history(pilot)
         await pilot.press("j")
         assert cursor_id(app) == "train_20251004_120000"
-        # o cycles Date → Mode → Dataset → Model → Status.
-        await pilot.press("o", "o")
+        # o cycles Best F1 → Date → Mode → Dataset → Model → Status.
+        await pilot.press("o", "o", "o")
         table = table_of(app)
         assert table.sort_column == "mode"
         assert [row.mode for row in table.shown_rows] == ["benchmark", "quick", "quick"]
@@ -434,3 +443,180 @@ async def test_no_color_keeps_status_readable_by_symbol_and_word(
         texts = [table.get_cell(row.key, "status").__rich__() for row in table.shown_rows]
         assert [text.plain for text in texts] == ["✓ completed", "✗ failed", "⏸ pending"]
         assert {str(text.style) for text in texts} == {"bold"}
+
+
+def set_best_f1(store: SessionStore, path: Path, best_f1: float | None) -> None:
+    """Record a best F1 without moving the session (as an annotation would not)."""
+
+    def record(metadata: TrainingMetadata) -> None:
+        metadata.execution_status.best_f1 = best_f1
+
+    store.update(path, record, keep_mtime=True)
+
+
+def cell_text(app: StudioApp, row_number: int, column: str) -> str:
+    table = table_of(app)
+    return table.get_cell(table.shown_rows[row_number].key, column).__rich__().plain
+
+
+async def test_best_f1_column_sorts_best_first_with_o_and_sessions_without_one_last(
+    workspace: Workspace, store: SessionStore, three_sessions: list[Path]
+) -> None:
+    set_best_f1(store, three_sessions[0], 0.71)
+    set_best_f1(store, three_sessions[2], 0.9)
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        assert [cell_text(app, row, "best_f1") for row in range(3)] == ["0.710", "-", "0.900"]
+        status = app.screen.query_one("#history-status", Static)
+        assert "sorted by newest first · o sorts by best F1" in str(status.render())
+        await pilot.press("o")
+        assert shown_ids(app) == [
+            "train_20251003_120000", "train_20251005_120000", "train_20251004_120000",
+        ]  # fmt: skip
+        assert "sorted by best F1 · o sorts by date" in str(status.render())
+        # Reversed: the worst first, and still no F1 last.
+        await pilot.press("O")
+        assert shown_ids(app) == [
+            "train_20251005_120000", "train_20251003_120000", "train_20251004_120000",
+        ]  # fmt: skip
+        assert "sorted by best F1 (reversed)" in str(status.render())
+        # The keys are listed by help with what they do.
+        await pilot.press("question_mark")
+        help_screen = await wait_for_screen(pilot, HelpScreen)
+        listed = {
+            (keys, description)
+            for section in help_screen.sections.values()
+            for keys, description, _ in section
+        }
+        assert {
+            ("o", "Sort by best F1, then by each column"),
+            ("home ^home", "First session"),
+            ("end ^end", "Last session"),
+            ("space", "Mark ↓"),
+        } <= listed
+
+
+async def test_at_80_columns_a_model_shows_by_its_name_and_the_time_comes_back_at_120(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata
+) -> None:
+    base = time.time() - 1000
+    add_session(store, make_metadata, "20251005_120000", mtime=base + 3,
+                model="/home/researcher/checkpoints/runs/demo-bert")  # fmt: skip
+    add_session(store, make_metadata, "20251004_120000", mtime=base + 2,
+                model="FacebookAI/xlm-roberta-base")  # fmt: skip
+    add_session(store, make_metadata, "20251003_120000", mtime=base + 1, model="camembert-base")
+    async with app_for(workspace).run_test(size=(80, 24)) as pilot:
+        app = await open_history(pilot)
+        models = [cell_text(app, row, "model") for row in range(3)]
+        # Never a cut path or organisation: the directory's name, the model's own name.
+        assert models[0] == "demo-bert"
+        assert models[1].startswith("xlm-rob") and "Facebook" not in models[1]
+        assert models[2].startswith("camembe")
+        assert cell_text(app, 0, "date") == "2025-10-05"
+        table = table_of(app)
+        assert table.virtual_size.width <= 80
+        await pilot.resize_terminal(120, 36)
+        await wait_until(pilot, lambda: cell_text(app, 0, "date") == "2025-10-05 12:00")
+        # The whole hub id where it fits (27 characters need more than 120 columns).
+        assert [cell_text(app, row, "model") for row in range(3)] == [
+            "demo-bert", "xlm-roberta-base", "camembert-base",
+        ]  # fmt: skip
+        await pilot.resize_terminal(160, 36)
+        await wait_until(pilot, lambda: cell_text(app, 1, "model") == "FacebookAI/xlm-roberta-base")
+
+
+async def test_space_marks_home_and_end_move_and_marks_survive_a_search(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        table = table_of(app)
+        # The footer says that marking moves to the next row.
+        drawn = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", terminal_output(app))
+        assert re.search(r"space +Mark ↓", drawn)
+        await pilot.press("space")
+        assert cursor_id(app) == "train_20251004_120000"
+        await pilot.press("end")
+        assert cursor_id(app) == "train_20251003_120000"
+        await pilot.press("space", "home")
+        assert cursor_id(app) == "train_20251005_120000"
+        marked = {str(three_sessions[0]), str(three_sessions[2])}
+        assert table.marked == marked
+
+        # A search that hides one of them, then cleared: both are still marked.
+        await pilot.press("slash", *"status:completed")
+        await search_done(pilot, "status:completed")
+        assert shown_ids(app) == ["train_20251005_120000"]
+        status = history.query_one("#history-status", Static)
+        assert "2 marked · c compares" in str(status.render())
+        await pilot.press("enter", "escape")
+        await search_done(pilot, "")
+        assert table.marked == marked
+        assert [cell_text(app, row, "index").startswith("●") for row in range(3)] == [
+            True,
+            False,
+            True,
+        ]
+
+
+async def test_after_an_import_the_cursor_is_on_the_imported_session(
+    workspace: Workspace,
+    tmp_path: Path,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    three_sessions: list[Path],
+) -> None:
+    template = tmp_path / "shared.template.json"
+    theirs = make_metadata("20240101_090000", dataset="/elsewhere/debates.csv")
+    template.write_text(json.dumps(theirs.to_document()), encoding="utf-8")
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        app = await open_history(pilot)
+        # Sorted by dataset, the cursor on the last row: the new session lands elsewhere.
+        await pilot.press("o", "o", "o", "o", "end")
+        await pilot.press("i")
+        dialog = await wait_for_screen(pilot, ImportTemplateDialog)
+        dialog.query_one("#import-file", Input).value = str(template)
+        await pilot.click("#import")
+        message = await wait_for_screen(pilot, MessageDialog)
+        assert message.title_text == "Template imported"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(shown_ids(app)) == 4)
+        imported = table_of(app).cursor_history_row
+        assert imported is not None and imported.dataset == "debates.csv"
+        assert imported.path not in three_sessions
+
+
+async def test_a_note_saved_elsewhere_updates_its_row_in_place(
+    workspace: Workspace, three_sessions: list[Path]
+) -> None:
+    async with app_for(workspace).run_test() as pilot:
+        app = await open_history(pilot)
+        await pilot.press("j")
+        before = {row.key: row.stat for row in table_of(app).shown_rows}
+        order = shown_ids(app)
+        # Another app instance (or `llmtool-tui` in another terminal) tags the oldest session.
+        Engine(workspace).save_notes(three_sessions[2], notes="to rerun", tags=["paper"])
+        key = str(three_sessions[2])
+        await wait_until(
+            pilot,
+            lambda: any(
+                row.key == key and row.stat != before[key] for row in table_of(app).shown_rows
+            ),
+        )
+        assert shown_ids(app) == order
+        assert cursor_id(app) == "train_20251004_120000"
+        await pilot.press("slash", *"tag:paper")
+        await search_done(pilot, "tag:paper")
+        assert shown_ids(app) == ["train_20251003_120000"]
+
+
+def test_the_quit_question_agrees_with_the_number_of_sessions() -> None:
+    assert keep_running_notice(["train_1"]) == (
+        "1 training session is running (train_1). It keeps running after you quit; open"
+        " llmtool-tui again to follow it."
+    )
+    assert keep_running_notice(["a", "b", "c", "d", "e"]).startswith(
+        "5 training sessions are running (a, b, c and 2 more). They keep running"
+    )

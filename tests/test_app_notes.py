@@ -15,7 +15,7 @@ from llmtool_tui.dialogs import NotesDialog, TagsDialog
 from llmtool_tui.screens import DetailScreen, HelpScreen, HistoryScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import SessionTable
-from tests.pilots import open_detail, plain, wait_for_screen
+from tests.pilots import open_detail, plain, terminal_output, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
 
@@ -97,7 +97,7 @@ async def test_tags_are_normalised_as_typed_and_found_by_the_search(
 ) -> None:
     path = store.create(make_metadata())
     store.create(make_metadata(timestamp="20260102_120000"))
-    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+    async with app_for(workspace).run_test(size=(120, 36), notifications=True) as pilot:
         detail = await open_detail(pilot, "2")
         assert detail.path == path
         await pilot.press("t")
@@ -112,6 +112,10 @@ async def test_tags_are_normalised_as_typed_and_found_by_the_search(
         await pilot.press("enter")
         await wait_until(pilot, lambda: pilot.app.screen is detail)
         assert read_metadata(path).tags == ["paper", "Baseline", "[x]"]
+        # The dialog closes at once: a notification says the tags were saved.
+        await wait_until(
+            pilot, lambda: "Tags of train_20260101_120000 saved." in terminal_output(pilot.app)
+        )
         await wait_until(pilot, lambda: "paper, Baseline, [x]" in detail_text(detail))
 
         # Editing shows the saved tags; emptying the field removes them all.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.facade import Engine
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
@@ -229,3 +230,41 @@ def test_a_local_model_is_listed_by_name_and_its_path_is_kept_in_json_and_show(
     assert main(["show", "1", *ws]) == 0
     out = capsys.readouterr().out
     assert "Model Path" in out and "researcher" in out
+
+
+def test_best_f1_column_and_sort_keep_history_numbers_and_notes_move_nothing(
+    store: SessionStore,
+    workspace: Workspace,
+    make_metadata: MakeMetadata,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    paths = _seed(store, make_metadata)
+    for path, best_f1 in zip(paths, (0.812, None, 0.9), strict=True):
+        mtime = path.stat().st_mtime_ns
+        # Through the store's locked update, keeping the order of _seed.
+        store.update(
+            path,
+            lambda m, f1=best_f1: setattr(m.execution_status, "best_f1", f1),
+            keep_mtime=True,
+        )
+        assert path.stat().st_mtime_ns == mtime
+    ws = ["-w", str(workspace.root)]
+    assert main(["sessions", *ws]) == 0
+    out = capsys.readouterr().out
+    assert "Best F1" in out
+    assert [line.split()[-1] for line in out.splitlines() if "2025-10-05" in line] == [
+        "0.812",
+        "-",
+        "0.900",
+    ]
+
+    assert main(["sessions", "--sort", "best-f1", "--json", *ws]) == 0
+    rows = json.loads(capsys.readouterr().out)["sessions"]
+    assert [(row["index"], row["best_f1"]) for row in rows] == [(3, 0.9), (1, 0.812), (2, None)]
+
+    # A note saved from another terminal moves no session: `show 2` names the same one.
+    assert main(["show", "2", "--json", *ws]) == 0
+    second = json.loads(capsys.readouterr().out)["file"]
+    Engine(workspace).save_notes(paths[2], notes="the oldest, annotated", tags=["paper"])
+    assert main(["show", "2", "--json", *ws]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == second

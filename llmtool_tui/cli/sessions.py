@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +15,7 @@ from rich.text import Text
 from engine.details import MULTI_LINE_ROWS
 from engine.errors import BadInputError
 from engine.filters import parse_filter
-from engine.history import status_label
+from engine.history import best_f1_first, f1_label, status_label
 from engine.schema import metadata_json_schema
 from engine.store import DEFAULT_LIMIT
 from llmtool_tui.cli import engine_for
@@ -28,6 +30,9 @@ STATUS_STYLES = {
     "interrupted": "magenta",
     "stale": "dim",
 }
+
+
+SORTS = ("newest", "best-f1")
 
 
 def add_session_argument(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +65,14 @@ def register(
         metavar="QUERY",
         help='filter across all sessions, e.g. "status:failed model:camembert after:2026-01-01"',
     )
+    sessions.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="newest",
+        help="order of the sessions listed: newest first (the default: last training activity;"
+        " notes and tags do not count) or best F1 first, sessions without one last; their"
+        " history numbers stay",
+    )
     sessions.add_argument("--json", action="store_true", help="print JSON")
     sessions.set_defaults(handler=run_sessions)
 
@@ -86,6 +99,8 @@ def run_sessions(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     session_filter = parse_filter(args.filter) if args.filter else None
     history = engine.history(limit=None if args.all else args.limit, session_filter=session_filter)
+    if args.sort == "best-f1":
+        history = replace(history, rows=best_f1_first(history.rows))
     if args.json:
         # One line: a listing of thousands of sessions is read by programs (jq indents it).
         print_json(history.to_json(), indent=None)
@@ -100,9 +115,22 @@ def run_sessions(args: argparse.Namespace) -> int:
     shown = "all" if args.all else f"{args.limit} most recent"
     if session_filter is not None:
         shown = f"filter: {session_filter.describe()}"
-    table = Table(title=f"Previous Training Sessions ({shown})", title_justify="left")
-    for column in ("#", "Date", "Mode", "Dataset", "Model", "Status"):
-        table.add_column(column, overflow="fold")
+    # No vertical rules: at 80 columns they would take the room of a name.
+    table = Table(
+        title=f"Previous Training Sessions ({shown})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    # Names fold; the short columns do not, so that a status or a date stays on one line.
+    for column in ("#", "Date", "Mode", "Dataset", "Model", "Status", "Best F1"):
+        table.add_column(
+            column,
+            overflow="fold",
+            no_wrap=column not in ("Dataset", "Model"),
+            justify="right" if column == "Best F1" else "left",
+        )
     # A local model by its directory's name, as in the app; `--json` gives its whole path.
     for row in history.sessions:
         table.add_row(
@@ -112,6 +140,7 @@ def run_sessions(args: argparse.Namespace) -> int:
             literal(row.dataset),
             literal(row.model_name),
             Text(status_label(row.status), style=STATUS_STYLES.get(row.status, "")),
+            f1_label(row.best_f1),
         )
     if history.sessions:
         console.print(table)

@@ -31,6 +31,8 @@ class SessionTextDialog(FormDialog[TrainingMetadata]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "save", "Save")]
     SUBMIT_BUTTON = "save"
+    SAVED: ClassVar[str]
+    """What the notification says was saved (``Notes``, ``Tags``): the dialog closes at once."""
 
     def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
         super().__init__()
@@ -60,11 +62,14 @@ class SessionTextDialog(FormDialog[TrainingMetadata]):
         except (BadInputError, OperationError, StoreError) as error:
             self.query_one("#save-error", Static).update(literal(f"Not saved: {error}"))
             return
+        self.app.notify(f"{self.SAVED} of {visible(metadata.session_id)} saved.", markup=False)
         self.dismiss(metadata)
 
 
 class NotesDialog(SessionTextDialog):
     """Free notes of a session, several lines."""
+
+    SAVED = "Notes"
 
     def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
         super().__init__(engine, path, metadata)

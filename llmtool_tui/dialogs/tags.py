@@ -37,6 +37,8 @@ def tags_preview(tags: list[str]) -> Text:
 class TagsDialog(SessionTextDialog):
     """Tags of a session, comma-separated."""
 
+    SAVED = "Tags"
+
     def __init__(self, engine: Engine, path: Path, metadata: TrainingMetadata) -> None:
         super().__init__(engine, path, metadata)
         # As the notes' editor (see NotesDialog): the input shows the tags escaped, and saved

@@ -137,6 +137,9 @@ class HistoryScreen(Screen[None]):
         """Changes that came while the own view was being fetched or updated."""
         self._number = ""
         self._number_timer: Timer | None = None
+        self._cursor_to: str | None = None
+        """The file name of a session to put the cursor on as soon as its row is shown (the
+        one just imported: its row comes with the next listing or the watcher's batch)."""
 
     def compose(self) -> ComposeResult:
         yield Label(self._title(), id="history-title", classes="screen-title")
@@ -246,6 +249,8 @@ class HistoryScreen(Screen[None]):
         table = self.query_one(SessionTable)
         rows = history.rows
         table.show_rows(rows)
+        if self._cursor_to is not None:
+            self._move_cursor_to(table, self._cursor_to)
         message = empty_state(history, self.engine, self.shown_search)
         message_widget = self.query_one("#history-message", Static)
         message_widget.update(message or "")
@@ -260,6 +265,12 @@ class HistoryScreen(Screen[None]):
         self.query_one("#history-title", Label).update(self._title())
         self._show_status()
         self._show_row_info(table.cursor_history_row)
+
+    def _move_cursor_to(self, table: SessionTable, file_name: str) -> None:
+        row = next((row for row in table.shown_rows if row.path.name == file_name), None)
+        if row is not None:
+            self._cursor_to = None
+            table.move_cursor(row=table.get_row_index(row.key))
 
     def _title(self) -> str:
         if self.shown_search:
@@ -291,7 +302,7 @@ class HistoryScreen(Screen[None]):
         if history.unreadable:
             parts.append(f"{len(history.unreadable)} unreadable")
         order = SORT_NAMES[table.sort_column] + (" (reversed)" if table.sort_reverse else "")
-        parts.append(f"sorted by {order} · o changes it")
+        parts.append(f"sorted by {order} · o sorts by {SORT_NAMES[table.next_sort]}")
         self.query_one("#history-status", Static).update(Text(" · ".join(parts)))
 
     def _show_row_info(self, row: SessionRow | None) -> None:
@@ -471,6 +482,9 @@ class HistoryScreen(Screen[None]):
         def imported(result: ImportResult | None) -> None:
             if result is None:
                 return
+            # The new session, or the one this file became before (nothing was written).
+            self._cursor_to = result.path.name
+            self._move_cursor_to(self.query_one(SessionTable), result.path.name)
             self.refresh_history()
             self.app.push_screen(dialogs.MessageDialog(*dialogs.import_summary(result)))
 

@@ -5,6 +5,10 @@ and removes gone ones inside one batch, then sorts and puts the cursor back on t
 so a live update neither flickers nor moves the user's selection. Rows can be marked (``space``)
 for a comparison: a mark is kept by the row's key, so it survives sorting, live updates and a
 filter that hides the row for a while.
+
+At 80 columns the Date column shows the day only and a running session's progress its percentage
+only, so that the Dataset and Model columns keep room for names: a hub id that does not fit is
+shown without its organisation, a local model by its directory's name, never a cut path.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import events, on
 from textual.binding import Binding, BindingType
@@ -20,7 +25,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist, RowKey
 
-from engine.rows import SessionRow
+from engine.history import f1_label
+from engine.rows import SessionRow, model_without_organisation
 from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.status import status_rank, status_text
 
@@ -32,6 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Dataset", "dataset"),
     ("Model", "model"),
     ("Status", "status"),
+    ("Best F1", "best_f1"),
 )
 COLUMN_KEYS = tuple(key for _, key in COLUMNS)
 SORT_NAMES = {
@@ -41,25 +48,36 @@ SORT_NAMES = {
     "dataset": "dataset",
     "model": "model",
     "status": "status",
+    "best_f1": "best F1",
 }
-#: Widest cell of the fixed-width columns: a date, ``distribu…``, ``⚠ interrupted``.
+#: The order ``o`` goes through: best F1 first (the sort a researcher wants most), then the
+#: other columns from left to right, then back to the default order.
+SORT_CYCLE = ("index", "best_f1", "date", "mode", "dataset", "model", "status")
+#: Widest cell of the fixed-width columns: a date, ``distribu…``, ``▶ running 2/3 45%``.
 DATE_WIDTH = 16
 MODE_WIDTH = 9
 STATUS_WIDTH = 18
+F1_WIDTH = len("Best F1")
+#: In a narrow table: the day without the time, ``⚠ interrupted`` or ``▶ running 45%``.
+DAY_WIDTH = 10
+NARROW_STATUS_WIDTH = 13
 #: Dataset and Model share what is left, never less than this each.
 MIN_FLEXIBLE_WIDTH = 8
+#: Below this each, the fixed columns take their narrow widths to leave room for names.
+COMFORTABLE_FLEXIBLE_WIDTH = 14
 #: Room for the vertical scrollbar, which appears as soon as the rows outgrow the screen.
 SCROLLBAR_WIDTH = 2
 #: A marked row's number is preceded by this; an unmarked one by as many spaces.
 MARK = "● "
 
 
-def running_progress(row: SessionRow) -> str:
-    """``2/3 45%`` for a running session (the model ``k/n`` only when there are several)."""
+def running_progress(row: SessionRow, *, with_model: bool = True) -> str:
+    """``2/3 45%`` for a running session (the model ``k/n`` only when there are several, and
+    ``with_model``)."""
     if row.status != "running" or not row.max_steps:
         return ""
     percent = f"{100 * (row.step or 0) / row.max_steps:.0f}%"
-    if row.models_total and row.models_total > 1 and row.current_model_index:
+    if with_model and row.models_total and row.models_total > 1 and row.current_model_index:
         return f"{row.current_model_index}/{row.models_total} {percent}"
     return percent
 
@@ -79,12 +97,15 @@ class SortCell:
     cap: int | None = None
     rich_text: Text | None = None
     """A prebuilt Text (the status with its symbol), used instead of ``plain`` + ``style``."""
+    justify: JustifyMethod = "left"
+    last: bool = False
+    """Sorted after every other cell in both directions (a session without a best F1)."""
 
     def __rich__(self) -> Text:
         text = (
             self.rich_text.copy()
             if self.rich_text is not None
-            else Text(self.plain, style=self.style, no_wrap=True, end="")
+            else Text(self.plain, style=self.style, justify=self.justify, no_wrap=True, end="")
         )
         if self.cap is not None and text.cell_len > self.cap:
             text.truncate(self.cap, overflow="ellipsis")
@@ -92,16 +113,24 @@ class SortCell:
 
 
 def column_caps(table_width: int, index_width: int) -> dict[str, int]:
-    """Width caps of the Dataset and Model columns so that the table fits ``table_width``."""
-    padding = 2 * len(COLUMNS)
-    fixed = len(MARK) + index_width + DATE_WIDTH + MODE_WIDTH + STATUS_WIDTH
-    flexible = max(2 * MIN_FLEXIBLE_WIDTH, table_width - SCROLLBAR_WIDTH - padding - fixed)
-    dataset = max(MIN_FLEXIBLE_WIDTH, (flexible + 1) // 2)
+    """Width caps of the columns so that the table fits ``table_width``.
+
+    Dataset and Model share what the others leave; when that is too little for names (80
+    columns), Date and Status take their narrow widths first.
+    """
+    room = table_width - SCROLLBAR_WIDTH - 2 * len(COLUMNS) - len(MARK) - index_width
+    date, status = DATE_WIDTH, STATUS_WIDTH
+    if room - (date + MODE_WIDTH + status + F1_WIDTH) < 2 * COMFORTABLE_FLEXIBLE_WIDTH:
+        date, status = DAY_WIDTH, NARROW_STATUS_WIDTH
+    flexible = max(2 * MIN_FLEXIBLE_WIDTH, room - (date + MODE_WIDTH + status + F1_WIDTH))
+    # An odd column goes to Model: ``(multiple)`` then fits at 80 columns.
+    dataset = max(MIN_FLEXIBLE_WIDTH, flexible // 2)
     return {
+        "date": date,
         "dataset": dataset,
         "model": max(MIN_FLEXIBLE_WIDTH, flexible - dataset),
         "mode": MODE_WIDTH,
-        "status": STATUS_WIDTH,
+        "status": status,
     }
 
 
@@ -111,9 +140,14 @@ class SessionTable(DataTable[SortCell]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("space", "toggle_mark", "Mark"),
-        # Out of the footer (no room at 80 columns): the history's status line names it.
-        Binding("o", "cycle_sort", "Sort", show=False),
+        # The arrow says what the footer would otherwise hide: marking moves to the next row.
+        Binding("space", "toggle_mark", "Mark ↓"),
+        # Rows, not columns (DataTable's own Home and End scroll sideways).
+        Binding("home", "scroll_top", "First session", show=False),
+        Binding("end", "scroll_bottom", "Last session", show=False),
+        # Out of the footer (no room at 80 columns): the history's status line names the sort
+        # that ``o`` gives next.
+        Binding("o", "cycle_sort", "Sort by best F1, then by each column", show=False),
         Binding("O", "reverse_sort", "Reverse sort", show=False),
     ]
 
@@ -170,10 +204,13 @@ class SessionTable(DataTable[SortCell]):
 
     def _cells(self, row: SessionRow) -> dict[str, SortCell]:
         caps = self._caps
-        progress = running_progress(row)
+        progress = running_progress(row, with_model=caps["status"] >= STATUS_WIDTH)
         # The dataset and model come from the session file (the dataset cell of an unreadable
         # one is its file name): escaped, sorted by what they show. A local model shows its
         # directory's name, which fits at 80 columns where its path would be cut.
+        model = row.model_name
+        if len(model) > caps["model"]:
+            model = model_without_organisation(model)
         return {
             # Newest file first, ties in the engine's order (its history numbers).
             "index": SortCell(
@@ -182,19 +219,24 @@ class SessionTable(DataTable[SortCell]):
                 (-row.mtime, row.index or 0, row.key),
                 style="bold" if row.key in self._marked else "",
             ),
-            "date": SortCell(row.date, (row.date, row.key)),
+            "date": SortCell(row.date[: caps["date"]], (row.date, row.key)),
             "mode": SortCell(row.mode, (row.mode.casefold(), row.key), cap=caps["mode"]),
             "dataset": SortCell(
                 visible(row.dataset), (row.dataset.casefold(), row.key), cap=caps["dataset"]
             ),
-            "model": SortCell(
-                visible(row.model_name), (row.model_name.casefold(), row.key), cap=caps["model"]
-            ),
+            "model": SortCell(visible(model), (model.casefold(), row.key), cap=caps["model"]),
             "status": SortCell(
                 f"{row.status} {progress}".rstrip(),
                 (status_rank(row.status), -row.mtime, row.key),
                 cap=caps["status"],
                 rich_text=status_text(row.status, color=not self.app.no_color, detail=progress),
+            ),
+            # Best first; then the newest, as in the default order.
+            "best_f1": SortCell(
+                f1_label(row.best_f1),
+                (-(row.best_f1 or 0.0), -row.mtime, row.key),
+                justify="right",
+                last=row.best_f1 is None,
             ),
         }
 
@@ -275,7 +317,13 @@ class SessionTable(DataTable[SortCell]):
     # -- sorting -------------------------------------------------------------------------------
 
     def _sort(self) -> None:
-        self.sort(self.sort_column, key=lambda cell: cell.sort_key, reverse=self.sort_reverse)
+        reverse = self.sort_reverse
+        # ``last`` is flipped with the order, so that reversing leaves those cells at the end.
+        self.sort(
+            self.sort_column,
+            key=lambda cell: (cell.last != reverse, cell.sort_key),
+            reverse=reverse,
+        )
 
     def sort_by(self, column: str, *, reverse: bool = False) -> None:
         """Sort by ``column`` (a key of COLUMNS), keeping the cursor on its session."""
@@ -285,10 +333,15 @@ class SessionTable(DataTable[SortCell]):
         self._restore_cursor(current.key if current else None, self.cursor_row)
         self.post_message(self.SortChanged(self, column, reverse))
 
+    @property
+    def next_sort(self) -> str:
+        """The column ``o`` sorts by next (see SORT_CYCLE)."""
+        position = SORT_CYCLE.index(self.sort_column)
+        return SORT_CYCLE[(position + 1) % len(SORT_CYCLE)]
+
     def action_cycle_sort(self) -> None:
-        """Sort by the next column (``#``, the default order, comes after Status)."""
-        position = COLUMN_KEYS.index(self.sort_column)
-        self.sort_by(COLUMN_KEYS[(position + 1) % len(COLUMN_KEYS)])
+        """Sort by best F1, then by each column in turn, then newest first again."""
+        self.sort_by(self.next_sort)
 
     def action_reverse_sort(self) -> None:
         """Reverse the order."""
