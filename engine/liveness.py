@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import BadInputError
+from engine.errors import BadInputError, Remedy
 from engine.files import read_tail
 from engine.store import SessionStore, read_metadata
 from engine.vocabulary import Status
@@ -279,14 +279,20 @@ def refuse_if_active(liveness: Liveness, metadata: TrainingMetadata) -> None:
         launch = status.launch
         raise BadInputError(
             f"session {session_id} is already starting (pid {launch.pid} on {launch.host},"
-            f" launched at {launch.launched_at:%Y-%m-%d %H:%M:%S}); wait for it, or stop it"
-            f" with `llmtool-tui stop {session_id}`"
+            f" launched at {launch.launched_at:%Y-%m-%d %H:%M:%S})",
+            Remedy(
+                shell=f"wait for it, or stop it with `llmtool-tui stop {session_id}`",
+                app="wait for it, or press s to stop it",
+            ),
         )
     if liveness.status_to_show in ("running", "stale"):
         since = f" since {status.started_at:%Y-%m-%d %H:%M:%S}" if status.started_at else ""
         raise BadInputError(
-            f"session {session_id} is already running (pid {status.pid} on {status.host}{since});"
-            f" stop it first with `llmtool-tui stop {session_id}`"
+            f"session {session_id} is already running (pid {status.pid} on {status.host}{since})",
+            Remedy(
+                shell=f"stop it first with `llmtool-tui stop {session_id}`",
+                app="press s to stop it first",
+            ),
         )
 
 

@@ -22,6 +22,7 @@ import json
 import re
 import stat
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePath
@@ -54,6 +55,9 @@ MAX_IMPORT_BYTES = MAX_METADATA_BYTES
 MAX_DEPTH = 64
 TEMPLATE_KEY = "template"
 IMPORTED_KEY = "imported"
+#: In a template's block and an imported session's: names of models that were local folders
+#: where the session was made (engine.sessions.resumability reads it).
+LOCAL_MODELS_KEY = "local_models"
 #: Sections that only describe a run: results, liveness, output locations, the machine.
 RUN_SECTIONS = ("execution_status", "output_paths", "environment")
 #: Keys that make a model loader run code from the hub or use someone's credentials. A shared
@@ -137,6 +141,13 @@ class ImportResult:
     """The dataset path recorded in the session (only a file name when it was not found)."""
     dataset_found: bool
     warnings: list[str]
+    models: list[str] = field(default_factory=list)
+    """The models recorded in the session."""
+    missing_models: list[str] = field(default_factory=list)
+    """Models that are not on this machine (local directories elsewhere): the session cannot
+    train until they are given (``--model PATH``)."""
+    updated: bool = False
+    """The file had been imported already, and the paths given replaced that session's."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``import --json`` document."""
@@ -145,8 +156,11 @@ class ImportResult:
             "session_id": self.session_id,
             "session_uuid": self.session_uuid,
             "created": self.created,
+            "updated": self.updated,
             "dataset": self.dataset,
             "dataset_found": self.dataset_found,
+            "models": self.models,
+            "missing_models": self.missing_models,
             "warnings": self.warnings,
         }
 
@@ -283,11 +297,16 @@ def export_template(metadata: TrainingMetadata, *, now: datetime | None = None) 
         session.pop(key, None)
     session["session_uuid"] = session_uuid
     stamp = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
-    block = {
+    block: dict[str, Any] = {
         "exported_from": metadata.session_id,
         "exported_at": stamp,
         "tool_version": TOOL_VERSION,
     }
+    local_models = _reduced_models(_section(document, "model_config"), cleaned)
+    if local_models:
+        # Reduced to their folder's name, they would read as hub ids: the importer must know
+        # that they are folders to be given, not models to download.
+        block[LOCAL_MODELS_KEY] = local_models
     return ExportedTemplate({TEMPLATE_KEY: block, **document}, session_uuid, cleaned)
 
 
@@ -409,6 +428,97 @@ def _dataset_changes(document: dict[str, Any], dataset_path: str) -> list[str]:
     ]
 
 
+def _reduced_models(model_config: dict[str, Any], cleaned: Cleaned) -> list[str]:
+    """Names of ``model_config``'s models whose absolute path ``cleaned`` reduced to a name."""
+    reduced = set(cleaned.reduced_paths)
+    names = []
+    if "model_config.selected_model" in reduced:
+        names.append(model_config.get("selected_model"))
+    selected = model_config.get("selected_models")
+    for index, name in enumerate(selected if isinstance(selected, list) else []):
+        if f"model_config.selected_models[{index}]" in reduced:
+            names.append(name)
+    return sorted({name for name in names if isinstance(name, str)})
+
+
+def _recorded_local_models(block: dict[str, Any]) -> list[str]:
+    names = block.get(LOCAL_MODELS_KEY)
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+
+
+def _model_names(model_config: dict[str, Any]) -> list[str]:
+    selected = model_config.get("selected_models")
+    if isinstance(selected, list) and selected:
+        return [name for name in selected if isinstance(name, str)]
+    first = model_config.get("selected_model")
+    return [first] if isinstance(first, str) and first else []
+
+
+def _set_models(model_config: dict[str, Any], names: list[str]) -> None:
+    model_config["selected_models"] = names
+    model_config["selected_model"] = names[0] if names else None
+
+
+def replace_models(names: list[str], given: list[Path]) -> list[str]:
+    """``names`` with each model folder of ``given`` in place of the model of its name.
+
+    A folder replaces the model named like it (``tiny`` for ``/models/tiny``); a session with one
+    model takes a single folder whatever its name.
+
+    Raises:
+        BadInputError: a folder that is not a complete model, or that matches no model.
+    """
+    from engine.sessions.models import resolve_model
+
+    result = list(names)
+    for folder in given:
+        resolved = resolve_model(str(folder)).source
+        matches = [i for i, name in enumerate(result) if _file_name(name) == Path(resolved).name]
+        if not matches and len(result) == 1:
+            matches = [0]
+        if not matches:
+            listed = ", ".join(repr(name) for name in result) or "none"
+            raise BadInputError(
+                f"--model {folder}: the session's models are {listed}; give the folder of one"
+                " of them, named like it"
+            )
+        result[matches[0]] = resolved
+    return result
+
+
+def _found_model_folder(name: str, folders: tuple[Path, ...]) -> str | None:
+    """A complete model folder named ``name`` in one of ``folders`` (absolute), else None."""
+    from engine.sessions.models import model_on_this_machine
+
+    base = _file_name(name)
+    if base in ("", ".", "..") or "\0" in base:
+        return None
+    for folder in folders:
+        candidate = folder / base
+        if candidate.is_dir() and model_on_this_machine(str(candidate)) is None:
+            return str(candidate.resolve())
+    return None
+
+
+def _model_warnings(names: list[str], local_elsewhere: set[str]) -> tuple[list[str], list[str]]:
+    """Warnings about the models, and the models missing here (those cannot train)."""
+    from engine.analysis.catalog import is_available_offline
+    from engine.sessions.models import model_on_this_machine
+
+    warnings, missing = [], []
+    for name in names:
+        problem = model_on_this_machine(name, local_elsewhere=name in local_elsewhere)
+        if problem is not None:
+            missing.append(name)
+            warnings.append(f"{problem}: the session cannot train until its folder is given")
+        elif not is_available_offline(name):
+            warnings.append(
+                f"model {name!r} is not in the local Hugging Face cache: training downloads it,"
+                " if the hub can be reached"
+            )
+    return warnings, missing
+
+
 def _find_by_uuid(store: SessionStore, session_uuid: str) -> tuple[Path, str] | None:
     for row in store.list(limit=None, metadata=True).rows:
         if row.metadata is not None and derived_session_uuid(row.metadata.to_document()) == (
@@ -423,13 +533,19 @@ def import_session(
     source: Path,
     *,
     dataset: Path | None = None,
+    models: Sequence[Path] = (),
     now: datetime | None = None,
 ) -> ImportResult:
     """Turn a template or a collaborator's metadata file into a new pending session.
 
     The new session gets a fresh id and timestamp, status ``pending``, no environment, results or
     output paths; its ``session_uuid`` is the file's (derived when it has none). When a session
-    with that uuid exists, nothing is written and that session is returned (``created`` False).
+    with that uuid exists, it is returned (``created`` False): unchanged, or with the dataset and
+    model paths given here in place of its own (``updated``).
+
+    Models that were local folders where the file was made are recorded by their folder's name
+    only; they are looked for next to the file and in the workspace's ``models/``, and the
+    session names those not found (``missing_models``): it cannot train until they are given.
 
     Args:
         store: the workspace's store.
@@ -437,11 +553,14 @@ def import_session(
         dataset: the dataset's path here; by default the recorded file name is looked for next to
             ``source`` and in the workspace root, and kept as a bare name (with a warning) when
             it is in neither.
+        models: model folders on this machine, each replacing the model named like it (or the
+            session's only model).
         now: the clock, for the new timestamp.
 
     Raises:
-        BadInputError: the file is unreadable, too large, too deep or not a valid document, or
-            ``dataset`` does not exist.
+        BadInputError: the file is unreadable, too large, too deep or not a valid document,
+            ``dataset`` does not exist, a model folder is incomplete or matches no model, or the
+            existing session to update is running.
         StoreError: the sessions folder cannot be written.
     """
     now = now or datetime.now()
@@ -460,6 +579,21 @@ def import_session(
     warnings += dataset_warnings
     if found and dataset_path is not None:
         warnings += _dataset_changes(document, dataset_path)
+
+    model_config = _section(document, "model_config")
+    local_elsewhere = set(_recorded_local_models(template_block)) | set(
+        _reduced_models(model_config, cleaned)
+    )
+    names = replace_models(_model_names(model_config), list(models))
+    folders = (source.parent, store.workspace.models_dir)
+    for index, name in enumerate(names):
+        if name in local_elsewhere and (folder := _found_model_folder(name, folders)):
+            names[index] = folder
+    if isinstance(document.get("model_config"), dict):
+        _set_models(document["model_config"], names)
+    local_elsewhere &= set(names)
+    model_warnings, missing_models = _model_warnings(names, local_elsewhere)
+    warnings += model_warnings
 
     document.pop(TEMPLATE_KEY, None)
     document["schema_version"] = SCHEMA_VERSION
@@ -486,6 +620,7 @@ def import_session(
         or source_session.get("tool_version"),
         "from_template": bool(template_block),
         "imported_at": now.isoformat(timespec="seconds"),
+        LOCAL_MODELS_KEY: sorted(local_elsewhere),
     }
     try:
         # The store's parser gives the precise reason a document is refused (the failing field).
@@ -507,9 +642,63 @@ def import_session(
             f"another import of session {session_uuid} holds its lock; retry when it is done"
         ) from None
     if existing is not None:
-        # Dataset warnings concern a session that is not created: only the safety ones stay.
         path, session_id = existing
-        return ImportResult(path, session_id, session_uuid, False, None, False, cleaned.warnings())
+        if dataset is None and not models:
+            # Dataset warnings concern a session that is not created: only the safety ones stay.
+            return ImportResult(
+                path, session_id, session_uuid, False, None, False, cleaned.warnings()
+            )
+        return _update_paths(store, path, dataset_path if dataset else None, list(models))
     return ImportResult(
-        path, metadata.session_id, session_uuid, True, dataset_path, found, warnings
+        path,
+        metadata.session_id,
+        session_uuid,
+        True,
+        dataset_path,
+        found,
+        warnings,
+        names,
+        missing_models,
+    )
+
+
+def _update_paths(
+    store: SessionStore, path: Path, dataset: str | None, models: list[Path]
+) -> ImportResult:
+    """Give an imported session the dataset and model folders of a second import of its file."""
+    warnings: list[str] = []
+
+    def point_to_new_paths(metadata: TrainingMetadata) -> None:
+        if metadata.status == "running":
+            raise BadInputError(
+                f"session {metadata.session_id} is running; stop it before changing its paths"
+            )
+        if dataset is not None:
+            metadata.dataset_config.primary_file = dataset
+            warnings.extend(_dataset_changes(metadata.to_document(), dataset))
+        config = metadata.training_model_config
+        names = replace_models(config.models(), models)
+        config.selected_models, config.selected_model = names, names[0] if names else None
+        imported = (metadata.model_extra or {}).get(IMPORTED_KEY)
+        if isinstance(imported, dict):
+            imported[LOCAL_MODELS_KEY] = sorted(set(_recorded_local_models(imported)) & set(names))
+
+    # A change of paths is no training activity: the session keeps its place in the history.
+    metadata = store.update(path, point_to_new_paths, keep_mtime=True)
+    names = metadata.training_model_config.models()
+    imported = (metadata.model_extra or {}).get(IMPORTED_KEY)
+    local = set(_recorded_local_models(imported)) if isinstance(imported, dict) else set()
+    model_warnings, missing = _model_warnings(names, local)
+    recorded = metadata.dataset_config.primary_file
+    return ImportResult(
+        path,
+        metadata.session_id,
+        derived_session_uuid(metadata.to_document()),
+        False,
+        recorded,
+        recorded is not None and expand_user(recorded).is_file(),
+        warnings + model_warnings,
+        names,
+        missing,
+        updated=True,
     )

@@ -20,8 +20,9 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from engine.errors import BadInputError, DatasetMissingError, OperationError
+from engine.errors import BadInputError, DatasetMissingError, OperationError, in_app
 from engine.facade import Engine, LaunchedSession, default_engine
+from engine.sessions.resumability import ResumeRefusedError
 from engine.store import MetadataError, StoreError
 from engine.watcher import SessionChanges
 from llmtool_tui import dialogs, screens
@@ -107,7 +108,7 @@ class StudioApp(App[None]):
                 markup=False,
             )
         elif isinstance(error, USER_ERRORS):
-            self.notify(said, severity="error", timeout=15, markup=False)
+            self.notify(visible(in_app(error)), severity="error", timeout=15, markup=False)
         else:
             self.notify(
                 f"{type(error).__name__}: {said}",
@@ -182,6 +183,24 @@ class StudioApp(App[None]):
     def on_relaunch_requested(self, message: RelaunchRequested) -> None:
         if message.edits is not None:
             self._launch("relaunch", message.path, message.edits.dataset, message.edits.overrides)
+    def _ask_to_force_resume(self, path: Path, refused: ResumeRefusedError) -> None:
+        """A change only ``force`` accepts (data, threads, world size): say it, ask, resume."""
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self._launch("resume", path, force=True)
+
+        self.push_screen(
+            dialogs.ConfirmDialog(
+                "Resume anyway?",
+                f"{refused.obstacle.problem}.\n\nResume from the last checkpoint"
+                " anyway, or relaunch (l) to train again from the start.",
+                confirm_label="Resume anyway",
+                cancel_label="Cancel",
+            ),
+            confirmed,
+        )
+
             return
 
         def confirmed(answer: bool | None) -> None:
@@ -209,8 +228,12 @@ class StudioApp(App[None]):
     ) -> None:
         engine = self.engine
         try:
+        *,
+        force: bool = False,
             if how == "resume":
-                launched: LaunchedSession = await asyncio.to_thread(engine.resume, path)
+                launched: LaunchedSession = await asyncio.to_thread(
+                    engine.resume, path, force=force
+                )
             else:
                 launched = await asyncio.to_thread(
                     engine.relaunch, path, dataset=dataset, overrides=overrides
@@ -219,9 +242,16 @@ class StudioApp(App[None]):
 
             def located(metadata: object) -> None:
                 if metadata is not None:
-                    self._launch(how, path, None, overrides)
-
-            self.push_screen(dialogs.LocateDatasetDialog(engine, path, missing.dataset), located)
+                    self._launch(how, path, None, overrides, force=force)
+            # Located, the same session resumes (or the relaunch starts) on the file found.
+            self.push_screen(
+                dialogs.LocateDatasetDialog(engine, path, missing.dataset, then=how), located
+            )
+            return
+        except ResumeRefusedError as refused:
+            if refused.obstacle.kind != "forceable" or force:
+                raise
+            self._ask_to_force_resume(path, refused)
             return
         self.post_message(SessionLaunched(launched))
 

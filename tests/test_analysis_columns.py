@@ -196,8 +196,13 @@ def test_rare_class_is_an_error_naming_it_unless_dropped(tmp_path: Path) -> None
         {"text": "Another singleton example here", "label": "odd"},
     ]
     path = _write(tmp_path, rows)
-    with pytest.raises(BadInputError, match=r"'odd' \(1\), 'rare' \(1\).*--drop-rare-classes"):
+    with pytest.raises(
+        BadInputError, match=r"'odd' \(1\), 'rare' \(1\).*--drop-rare-classes"
+    ) as raised:
         analyze_dataset(path)
+    # The app words the fix with its own controls, not the command's flags.
+    in_app = raised.value.in_app()
+    assert "tick “Drop classes with fewer than 2 examples”" in in_app and "--" not in in_app
     config = analyze_dataset(path, drop_rare_classes=True).dataset_config
     assert config.dropped_rare_classes == ["odd", "rare"]
     assert config.rows_dropped == {"rare class": 2}

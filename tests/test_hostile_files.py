@@ -392,8 +392,11 @@ def run_cli(
     assert code in (0, 1, 2), (args, code, err)
     assert_terminal_safe(out, f"{args} stdout")
     assert_terminal_safe(err, f"{args} stderr")
-    # An error is one line (naming the problem and the fix), never a traceback.
-    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+    # An error is one line (naming the problem and the fix), never a traceback; warnings (an
+    # import's missing dataset and model) are one line each.
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and all(line.startswith("llmtool-tui: ") for line in lines), err
+    assert len([line for line in lines if line.startswith("llmtool-tui: error:")]) <= 1, err
     return code, out, err
 
 

@@ -396,12 +396,18 @@ def test_import_command_reports_new_and_existing_sessions(
     assert first["created"] is True
     assert first["dataset_found"] is False
 
-    assert cli.main(["import", str(template), "--dataset", str(template), *ws]) == 0
+    assert cli.main(["import", str(template), *ws]) == 0
     captured = capsys.readouterr()
     assert "was imported already as session" in captured.out
     assert "nothing written" in captured.out
-    assert "--dataset was not used" in captured.err
-    assert len(list(workspace.sessions_dir.glob("*.json"))) == 1
+
+    # Imported again with a path: the same session takes it (a second import is no new one).
+    assert cli.main(["import", str(template), "--dataset", str(template), *ws]) == 0
+    captured = capsys.readouterr()
+    assert "was imported already as session" in captured.out
+    assert "its paths were updated" in captured.out
+    (session_file,) = workspace.sessions_dir.glob("*.json")
+    assert read_metadata(session_file).dataset_config.primary_file == str(template)
 
     assert cli.main(["import", str(tmp_path / "missing.json"), *ws]) == 2
     assert "cannot import" in capsys.readouterr().err

@@ -174,7 +174,7 @@ def test_bad_input_exits_2_with_one_line(
     code, _, err = _run(
         capsys, *ws, "train", str(dataset), "--model", str(tiny_model), "--epochs", "0"
     )
-    assert code == 2 and "epochs must be 1 or more" in err
+    assert code == 2 and "epochs must be a whole number from 1 to 1000 (got 0)" in err
     completed = store.create(make_metadata("20250101_000000", "completed", dataset=str(dataset)))
     code, _, err = _run(capsys, *ws, "resume", completed.name)
     assert code == 2 and "relaunch" in err

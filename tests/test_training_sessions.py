@@ -14,8 +14,8 @@ from engine.sessions.creation import (
     build_session_metadata,
     create_session,
     relaunch_metadata,
-    validate_hyperparameters,
 )
+from engine.sessions.hyperparameters import validate_hyperparameters
 from engine.store import SessionStore
 from tests.test_training_support import dataset_config, write_tiny_dataset
 
@@ -98,7 +98,7 @@ def test_overrides_are_typed_and_validated() -> None:
         apply_overrides(config, {"colour": "blue"})
     with pytest.raises(BadInputError, match="--set epochs=many"):
         apply_overrides(config, {"epochs": "many"})
-    with pytest.raises(BadInputError, match="learning_rate must be positive"):
+    with pytest.raises(BadInputError, match="learning_rate must be a number > 0"):
         apply_overrides(config, {"learning_rate": "-1"})
     with pytest.raises(BadInputError, match="benchmark mode needs two or more models"):
         apply_overrides(config, {"mode": "benchmark"})

@@ -368,7 +368,7 @@ def test_resume_refuses_a_recorded_dataset_that_is_no_file(
     metadata = store.load(path)
     blocker = finishes(lambda: dataset_blocker(metadata), f"dataset_blocker ({case})")
     assert blocker is not None
-    one_line(blocker)
+    one_line(str(blocker))
     assessment = finishes(lambda: assess_resume(workspace, metadata), f"assess ({case})")
     assert not assessment.resumable
     with pytest.raises(BadInputError) as raised:

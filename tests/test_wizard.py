@@ -35,6 +35,7 @@ from engine.errors import OperationError
 from engine.facade import Engine, LastChoices, LaunchedSession
 from engine.schema import TrainingMetadata
 from engine.sessions.creation import suggested_max_length
+from engine.sessions.hyperparameters import format_number, new_session_defaults
 from engine.sessions.sample_data import generate_rows
 from engine.store import read_metadata
 from engine.training.demo_model import TINY_SPEC, DemoModelSpec, build_demo_model
@@ -45,10 +46,10 @@ from llmtool_tui.screens.wizard import STEP_IDS, NewSessionWizard
 from llmtool_tui.screens.wizard.analysis_progress import AnalysisProgress
 from llmtool_tui.screens.wizard.bar_chart import bar, bar_chart_content
 from llmtool_tui.screens.wizard.dataset_browser import DatasetBrowser, DatasetTree
-from llmtool_tui.screens.wizard.hyperparameters_step import validator_for
 from llmtool_tui.screens.wizard.path_suggester import complete_path
 from llmtool_tui.screens.wizard.save_step import PANEL_TEXT, QUESTION
 from llmtool_tui.screenshots import wait_until
+from llmtool_tui.validators import validator_for
 
 #: An analysis of a small file takes well under a second once its libraries are imported; the
 #: first one of a test session imports pandas and scikit-learn.
@@ -1096,3 +1097,26 @@ async def test_distributed_training_on_multi_label_data(
     trained = read_metadata(monitor.path).execution_status.models_trained
     labels = metadata.dataset_config.labels
     assert trained == [f"{tiny_models[0]} [{label}]" for label in labels]
+
+
+async def test_the_wizard_starts_from_the_engines_defaults_and_warns_without_refusing(
+    workspace: Workspace, tmp_path: Path, tiny_models: list[Path]
+) -> None:
+    async with studio(workspace).run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        data = single_label_csv(tmp_path)
+        await walk_to(pilot, data, "hyperparameters", mode="custom", models=[tiny_models[0]])
+        screen = pilot.app.screen
+        # The defaults `train` records too (one definition: engine.sessions.hyperparameters).
+        for name, value in new_session_defaults().items():
+            if name != "max_length":  # fitted to the texts
+                assert screen.query_one(f"#hyper-{name}-input", Input).value == format_number(value)
+        await type_text(pilot, "#hyper-batch_size-input", "4000")
+        warnings = str(screen.query_one("#hyper-warnings", Static).render())
+        assert "batch size 4000 is larger than the" in warnings and "training rows" in warnings
+        await type_text(pilot, "#hyper-max_length-input", "8")
+        assert "max length 8 cuts more than 1 text in 20" in str(
+            screen.query_one("#hyper-warnings", Static).render()
+        )
+        await pilot.press("enter")
+        assert step_of(pilot.app) == "summary"

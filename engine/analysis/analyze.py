@@ -41,7 +41,7 @@ from engine.analysis.tokens import (
     requires_long_document_model,
     token_stats,
 )
-from engine.errors import BadInputError
+from engine.errors import BadInputError, Remedy
 from engine.files import expand_user
 from engine.schema import DatasetConfig, LanguageConfig, SplitConfig, TextAnalysis
 
@@ -164,13 +164,15 @@ def analyze_dataset(
         shown = list(rare.items())[:RARE_SHOWN]
         listed = ", ".join(f"{label!r} ({count})" for label, count in shown)
         more = f" and {len(rare) - len(shown)} more" if len(rare) > len(shown) else ""
-        joined = (
-            "" if spec.multi_label else ", or --label-delimiter D if a cell holds several labels"
-        )
+        shell = "add examples or pass --drop-rare-classes"
+        app = "add examples or tick “Drop classes with fewer than 2 examples”"
+        if not spec.multi_label:
+            shell += ", or --label-delimiter D if a cell holds several labels"
+            app += ", or choose the label delimiter if a cell holds several labels"
         raise BadInputError(
             f"{len(rare)} {'class' if len(rare) == 1 else 'classes'} with fewer than 2 examples: "
-            f"{listed}{more}; add examples or "
-            f"pass --drop-rare-classes{joined}"
+            f"{listed}{more}",
+            Remedy(shell=shell, app=app),
         )
     drop_classes(rows, rare, multi_label=spec.multi_label)
     labels = ordered_labels(rows, spec)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from engine.analysis.prepare import Examples
-from engine.errors import BadInputError
+from engine.errors import BadInputError, Remedy
 from engine.schema import SplitConfig
 
 #: Stratum of multi-label texts without any label.
@@ -100,8 +100,13 @@ def _check_class_sizes(examples: Examples, *, parts: int, split: SplitConfig) ->
         listed = ", ".join(f"{name!r} ({count})" for name, count in small.items())
         raise BadInputError(
             f"classes too small for a stratified {names} split (each needs {parts} examples): "
-            f"{listed}; add examples, or drop these classes (--drop-rare-classes drops those "
-            "under 2)"
+            f"{listed}",
+            Remedy(
+                shell="add examples, or drop these classes (--drop-rare-classes drops those under"
+                " 2)",
+                app="add examples, or drop these classes (“Drop classes with fewer than 2"
+                " examples” drops those under 2)",
+            ),
         )
     smallest = _smallest_part(len(examples.texts), split)
     if not examples.multi_label and smallest < len(counts):

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import BadInputError
+from engine.errors import BadInputError, Remedy
 from engine.files import expand_user, open_regular, why_unreadable
 from engine.schema import (
     DatasetConfig,
@@ -32,7 +32,8 @@ from engine.schema import (
     TrainingSession,
     new_session_uuid,
 )
-from engine.sessions.models import absolute_model_name
+from engine.sessions.hyperparameters import validate_hyperparameters
+from engine.sessions.models import absolute_model_name, no_model_chosen
 from engine.sessions.resumability import UNSAVED_METADATA_NAME
 from engine.store import SessionStore
 
@@ -47,6 +48,12 @@ OVERRIDE_ALIASES = {
 }
 #: Fields a relaunch must not take from ``--set``: they describe the source, not the training.
 NOT_OVERRIDABLE = frozenset({"recommended_model"})
+
+#: The fix of a relaunch whose recorded dataset is missing.
+_PUT_DATASET_BACK = Remedy(
+    shell="put it back, or relaunch with --dataset NEW_PATH",
+    app="put it back, or press e to relaunch on another file",
+)
 
 
 def workflow_name(mode: str) -> str:
@@ -84,7 +91,7 @@ def build_session_metadata(
     if dataset is None:
         raise BadInputError("the analysis has no dataset_config; analyse the dataset first")
     if not model_config.models():
-        raise BadInputError("no model chosen; pass --model (a hub id or a model directory)")
+        raise no_model_chosen()
     created = now or datetime.now()
     return TrainingMetadata(
         training_session=TrainingSession(
@@ -189,44 +196,6 @@ def suggested_max_length(token_p95: float, max_tokens: int) -> int:
     return min(length, max_tokens)
 
 
-def validate_hyperparameters(config: ModelConfig) -> list[str]:
-    """What is wrong with a configuration's values (empty when nothing)."""
-    problems: list[str] = []
-    checks = (
-        (config.epochs >= 1, f"epochs must be 1 or more (got {config.epochs})"),
-        (config.batch_size >= 1, f"batch_size must be 1 or more (got {config.batch_size})"),
-        (config.learning_rate > 0, f"learning_rate must be positive (got {config.learning_rate})"),
-        (config.max_length >= 8, f"max_length must be 8 or more (got {config.max_length})"),
-        (
-            0 <= config.warmup_ratio < 1,
-            f"warmup_ratio must be in [0, 1) (got {config.warmup_ratio})",
-        ),
-        (config.weight_decay >= 0, f"weight_decay must be 0 or more (got {config.weight_decay})"),
-        (
-            config.early_stopping_patience >= 1,
-            f"early_stopping_patience must be 1 or more (got {config.early_stopping_patience})",
-        ),
-        (
-            config.torch_threads is None or config.torch_threads >= 1,
-            f"torch_threads must be 1 or more (got {config.torch_threads})",
-        ),
-        (
-            config.eval_steps is None or config.eval_steps >= 1,
-            f"eval_steps must be 1 or more (got {config.eval_steps})",
-        ),
-    )
-    problems.extend(message for ok, message in checks if not ok)
-    models = config.models()
-    if config.training_mode == "benchmark" and len(models) < 2:
-        problems.append("benchmark mode needs two or more models (--model A B)")
-    if config.training_mode != "benchmark" and len(models) > 1:
-        problems.append(
-            f"{config.training_mode} mode trains one model, {len(models)} given;"
-            " use --mode benchmark to compare them"
-        )
-    return problems
-
-
 def relaunch_metadata(
     source: TrainingMetadata,
     *,
@@ -275,8 +244,8 @@ def _recorded_dataset(source: TrainingMetadata) -> Path:
     recorded = source.dataset_config.primary_file
     if not recorded:
         raise BadInputError(
-            f"cannot relaunch {source.session_id}: the session names no dataset file;"
-            " relaunch it with --dataset PATH"
+            f"cannot relaunch {source.session_id}: the session names no dataset file",
+            Remedy(shell="relaunch it with --dataset PATH", app="press e to choose a dataset"),
         )
     path = expand_user(recorded)
     try:
@@ -287,8 +256,8 @@ def _recorded_dataset(source: TrainingMetadata) -> Path:
         # Worded as resumability's dataset_blocker words a missing file.
         problem = f"{path} not found" if reason == "does not exist" else f"{recorded} {reason}"
         raise BadInputError(
-            f"cannot relaunch {source.session_id}: dataset {problem}; put it back, or relaunch"
-            " with --dataset NEW_PATH"
+            f"cannot relaunch {source.session_id}: dataset {problem}",
+            _PUT_DATASET_BACK,
         ) from None
     return path
 
@@ -296,10 +265,13 @@ def _recorded_dataset(source: TrainingMetadata) -> Path:
 def _dataset_changed(source: TrainingMetadata) -> bool:
     from engine.sessions.resumability import dataset_blocker
 
-    problem = dataset_blocker(source)
-    if problem is not None and "not found" in problem:
-        raise BadInputError(f"cannot relaunch {source.session_id}: {problem}")
-    return problem is not None
+    obstacle = dataset_blocker(source)
+    if obstacle is not None and obstacle.kind == "dataset-missing":
+        raise BadInputError(
+            f"cannot relaunch {source.session_id}: {obstacle.problem}",
+            _PUT_DATASET_BACK,
+        )
+    return obstacle is not None
 
 
 def _reanalyse(source: TrainingMetadata, path: Path, model_config: ModelConfig) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import BadInputError
+from engine.errors import BadInputError, Remedy
 from engine.files import expand_user, kind_of
 
 HUB_PROBE_TIMEOUT_S = 5.0
@@ -53,11 +53,16 @@ def hub_offline() -> bool:
     )
 
 
-def _how_to_fix(model: str) -> str:
-    return (
+def _how_to_fix(model: str) -> Remedy:
+    download = (
         f"download it where there is internet (`hf download {model}`, which fills"
-        " ~/.cache/huggingface/hub) and copy the cache here, or pass a local model directory"
-        " with --model (`llmtool-tui demo-model DIR` builds a small offline one)"
+        " ~/.cache/huggingface/hub) and copy the cache here, or"
+    )
+    return Remedy(
+        shell=f"{download} pass a local model directory with --model (`llmtool-tui demo-model"
+        " DIR` builds a small offline one)",
+        app=f"{download} give a local model directory (`llmtool-tui demo-model DIR` builds a"
+        " small offline one)",
     )
 
 
@@ -137,8 +142,8 @@ def resolve_model(model: str) -> ResolvedModel:
         return ResolvedModel(name, name, local_files_only=True)
     if hub_offline():
         raise BadInputError(
-            f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set;"
-            f" {_how_to_fix(name)}"
+            f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set",
+            _how_to_fix(name),
         )
     _probe_hub(name)
     return ResolvedModel(name, name, local_files_only=False)
@@ -156,12 +161,45 @@ def _probe_hub(name: str) -> None:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInputError(
             f"model {name!r} is not in the local Hugging Face cache and the hub could not"
-            f" provide it ({type(exc).__name__}: {reason[:160]}); {_how_to_fix(name)}"
+            f" provide it ({type(exc).__name__}: {reason[:160]})",
+            _how_to_fix(name),
         ) from None
+
+
+def model_on_this_machine(model: str, *, local_elsewhere: bool = False) -> str | None:
+    """Why ``model`` cannot be loaded here, from the disk only (no hub query), else None.
+
+    A local directory must be complete. A bare name that was a local directory on the machine a
+    session came from (``local_elsewhere``) is not a hub id: it must be in the cache under that
+    name or be given as a path. Other hub ids are left to the worker, which may download them.
+    """
+    from engine.analysis.catalog import is_available_offline
+
+    name = model.strip()
+    if not name or "\0" in name or _looks_local(name):
+        try:
+            resolve_model(name)
+        except BadInputError as exc:
+            return exc.problem
+        return None
+    if local_elsewhere and not is_available_offline(name):
+        return (
+            f"model {name!r} was a local directory on the machine the session came from, and is"
+            " not on this one"
+        )
+    return None
+
+
+def no_model_chosen() -> BadInputError:
+    """The refusal of a session without a model."""
+    return BadInputError(
+        "no model chosen",
+        Remedy(shell="pass --model (a hub id or a model directory)", app="choose a model"),
+    )
 
 
 def check_models(models: list[str]) -> list[ResolvedModel]:
     """Resolve every model of a session, failing on the first that is unavailable."""
     if not models:
-        raise BadInputError("no model chosen; pass --model (a hub id or a model directory)")
+        raise no_model_chosen()
     return [resolve_model(model) for model in models]

@@ -3,9 +3,12 @@
 A session can be resumed when it is incomplete: pending, running with a dead worker,
 interrupted, or failed after writing a complete checkpoint. It cannot when it is completed
 (relaunch it instead), still running, failed before any checkpoint (nothing to resume), or when
-resuming would not continue the same training: the dataset is missing or its content changed, or
-torch would use another thread count than the checkpoints were written with (1 and 2 threads
-already give different weights). ``force`` accepts the last two.
+resuming would not continue the same training: the dataset is missing or its content changed, a
+model is not on this machine, or torch would use another thread count or world size than the
+checkpoints were written with (1 and 2 threads already give different weights). ``force``
+accepts a changed dataset, thread count or world size; a missing dataset is located
+(``Engine.locate_dataset``), a missing model is given by importing the session's template again
+with its path.
 
 Cost: a few file reads, plus one sha256 pass over the dataset when its size is unchanged (about
 1 s per GB); no torch import.
@@ -16,7 +19,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from engine.errors import BadInputError, Remedy
 from engine.files import expand_user
 from engine.schema import TrainingMetadata
 from engine.sessions.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
@@ -27,17 +32,52 @@ THREADS_ENV = "LLMTOOL_TORCH_THREADS"
 UNSAVED_METADATA_NAME = "metadata.json"
 
 
+#: How a refusal can be lifted: ``final`` not by resuming (relaunch instead, or stop first),
+#: ``dataset-missing`` by locating the dataset, ``forceable`` by resuming with ``force``,
+#: ``model-missing`` by giving the model's path (importing the template again).
+ObstacleKind = Literal["final", "dataset-missing", "forceable", "model-missing"]
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """Why a session cannot be resumed now, and what to do about it in each front end's words."""
+
+    problem: str
+    remedy: Remedy | None
+    kind: ObstacleKind = "final"
+
+    def __str__(self) -> str:
+        return self.problem if self.remedy is None else f"{self.problem}; {self.remedy.shell}"
+
+    def in_app(self) -> str:
+        """The reason with the fix in the app's words."""
+        return self.problem if self.remedy is None else f"{self.problem}; {self.remedy.app}"
+
+
+class ResumeRefusedError(BadInputError):
+    """A session that cannot be resumed now; its obstacle says whether an answer lifts it."""
+
+    def __init__(self, session_id: str, obstacle: Obstacle) -> None:
+        super().__init__(f"cannot resume {session_id}: {obstacle.problem}", obstacle.remedy)
+        self.obstacle = obstacle
+
+
 @dataclass(frozen=True)
 class ResumeAssessment:
     """The answer of ``assess_resume``."""
 
     resumable: bool
-    blocker: str | None = None
+    obstacle: Obstacle | None = None
     """Why not, with what to do instead (None when resumable)."""
     checkpoint: Path | None = None
     """Newest complete checkpoint of the unit that resumes (None: it starts from the beginning)."""
     warnings: tuple[str, ...] = ()
     """What ``force`` overrode."""
+
+    @property
+    def blocker(self) -> str | None:
+        """Why not, in the shell's words (None when resumable)."""
+        return None if self.obstacle is None else str(self.obstacle)
 
 
 def workspace_of_metadata(path: Path) -> Workspace:
@@ -53,6 +93,12 @@ def workspace_of_metadata(path: Path) -> Workspace:
     if runs.name == "training_runs" and runs.parent.name == "logs":
         return Workspace(runs.parent.parent)
     return Workspace.resolve(os.environ.get(WORKSPACE_ENV))
+
+
+#: The fix of a difference that only ``force`` accepts.
+_FORCE = Remedy(
+    shell="resume with --force to accept that", app="press r to resume anyway, after a warning"
+)
 
 
 def planned_torch_threads(metadata: TrainingMetadata) -> int | None:
@@ -73,7 +119,7 @@ def planned_world_size(metadata: TrainingMetadata) -> int:
     return config.nproc_per_node * config.nnodes
 
 
-def world_size_problem(metadata: TrainingMetadata) -> str | None:
+def _world_size_blocker(metadata: TrainingMetadata) -> Obstacle | None:
     """What changes when the checkpoints' world size differs from the planned one, else None.
 
     Each rank reads its own slice of every global batch and its own RNG state from a checkpoint:
@@ -86,23 +132,38 @@ def world_size_problem(metadata: TrainingMetadata) -> str | None:
     if used == planned:
         return None
     batch = metadata.training_model_config.batch_size
-    return (
+    return Obstacle(
         f"the checkpoints were written by {used} training process(es) and this run would use"
         f" {planned}: the global batch goes from {used * batch} to {planned * batch} rows, so the"
         " steps per epoch, the data order from the checkpoint on and the learning-rate schedule"
         " change, and ranks without a saved RNG state start from a fresh one; the result would"
-        f" differ from an uninterrupted run (set nproc_per_node/nnodes back to a world of {used})"
+        f" differ from an uninterrupted run (set nproc_per_node/nnodes back to a world of {used})",
+        _FORCE,
+        "forceable",
     )
 
 
-def dataset_blocker(metadata: TrainingMetadata) -> str | None:
+def dataset_blocker(metadata: TrainingMetadata) -> Obstacle | None:
     """Why the session's dataset cannot be used as recorded (missing, changed), else None."""
     config = metadata.dataset_config
     if not config.primary_file:
-        return "the session names no dataset file; relaunch it with --dataset"
+        return Obstacle(
+            "the session names no dataset file",
+            Remedy(
+                shell="relaunch it with --dataset PATH", app="press e to relaunch it on a dataset"
+            ),
+        )
     path = expand_user(config.primary_file)
     if not path.is_file():
-        return f"dataset {path} not found; put it back, or relaunch with --dataset NEW_PATH"
+        return Obstacle(
+            f"dataset {path} not found",
+            Remedy(
+                shell="resume with --dataset NEW_PATH if it moved (the same file is checked),"
+                " or relaunch with --dataset NEW_PATH to train on other data",
+                app="press r to give its new location",
+            ),
+            "dataset-missing",
+        )
     recorded = config.fingerprint
     if recorded is None:
         return None
@@ -114,8 +175,50 @@ def dataset_blocker(metadata: TrainingMetadata) -> str | None:
         current = fingerprint_file(path)
         changes = fingerprint_changes(recorded.model_copy(update={"rows": None}), current)
     if changes:
-        return f"dataset {path.name} changed since the session was created ({'; '.join(changes)})"
+        return Obstacle(
+            f"dataset {path.name} changed since the session was created ({'; '.join(changes)})",
+            Remedy(
+                shell="resume with --force to continue on the new data anyway, or relaunch",
+                app="press r to resume on the new data anyway, or l to relaunch",
+            ),
+            "forceable",
+        )
     return None
+
+
+def model_blocker(metadata: TrainingMetadata) -> Obstacle | None:
+    """Why a model of the session is not on this machine, else None.
+
+    Read from the disk only (no network): a local directory must exist; a name that was a local
+    directory where an imported template was made (``imported.local_models``) is not a hub id and
+    must be given. Hub ids are left to the worker, which may download them.
+    """
+    from engine.sessions.models import model_on_this_machine
+
+    local_elsewhere = set(imported_local_models(metadata))
+    for model in metadata.training_model_config.models():
+        problem = model_on_this_machine(model, local_elsewhere=model in local_elsewhere)
+        if problem is not None:
+            return Obstacle(
+                problem,
+                Remedy(
+                    shell="import the session's template again with --model PATH (or relaunch"
+                    " with --model)",
+                    app="import the template again (i in the history) with the model's folder",
+                ),
+                "model-missing",
+            )
+    return None
+
+
+def imported_local_models(metadata: TrainingMetadata) -> list[str]:
+    """Models that were local directories where the session's template was exported.
+
+    Recorded by an import (``imported.local_models``); anything else there is ignored.
+    """
+    imported = (metadata.model_extra or {}).get("imported")
+    names = imported.get("local_models") if isinstance(imported, dict) else None
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
 
 
 def _unit_dirs(workspace: Workspace, metadata: TrainingMetadata) -> list[Path]:
@@ -132,10 +235,12 @@ def assess_resume(
     session = metadata.session_id
     status = metadata.execution_status.status
     if status == "completed":
-        return ResumeAssessment(
-            False,
-            f"session {session} is completed; resume only continues unfinished sessions — use"
-            f" `llmtool-tui relaunch {session}` to train again",
+        return _refused(
+            f"session {session} is completed; resume only continues unfinished sessions",
+            Remedy(
+                shell=f"use `llmtool-tui relaunch {session}` to train again",
+                app="press l to train again as a new session",
+            ),
         )
 
     newest = None
@@ -149,35 +254,42 @@ def assess_resume(
         (unit_dir / "unit_result.json").is_file() for unit_dir in _unit_dirs(workspace, metadata)
     )
     if status == "failed" and newest is None and not finished_units:
-        return ResumeAssessment(
-            False,
-            f"session {session} failed before its first checkpoint: there is nothing to resume;"
-            f" fix the cause ({metadata.execution_status.error_message or 'see its traceback'})"
-            f" and use `llmtool-tui relaunch {session}`",
+        cause = metadata.execution_status.error_message or "see its traceback"
+        return _refused(
+            f"session {session} failed before its first checkpoint: there is nothing to resume",
+            Remedy(
+                shell=f"fix the cause ({cause}) and use `llmtool-tui relaunch {session}`",
+                app=f"fix the cause ({cause}) and press l to relaunch",
+            ),
         )
 
     warnings: list[str] = []
-    problem = dataset_blocker(metadata)
-    if problem is not None:
-        missing = not expand_user(metadata.dataset_config.primary_file or "").is_file()
-        if missing or not force:
-            fix = "" if missing else "; resume with --force to continue on the new data anyway"
-            return ResumeAssessment(False, problem + fix)
-        warnings.append(problem)
-
-    planned = planned_torch_threads(metadata)
-    used = newest.torch_threads if newest is not None else None
-    if used is not None and planned is not None and used != planned:
-        problem = (
-            f"the checkpoints were written with {used} torch threads and this run would use"
-            f" {planned}; the result would differ from an uninterrupted run"
-        )
-        if not force:
-            return ResumeAssessment(False, problem + "; resume with --force to accept that")
-        warnings.append(problem)
-    problem = world_size_problem(metadata) if newest is not None else None
-    if problem is not None:
-        if not force:
-            return ResumeAssessment(False, problem + "; resume with --force to accept that")
-        warnings.append(problem)
+    obstacles = [dataset_blocker(metadata), model_blocker(metadata)]
+    if newest is not None:
+        obstacles += [
+            _threads_blocker(metadata, newest.torch_threads),
+            _world_size_blocker(metadata),
+        ]
+    for obstacle in obstacles:
+        if obstacle is None:
+            continue
+        if obstacle.kind != "forceable" or not force:
+            return ResumeAssessment(False, obstacle)
+        warnings.append(obstacle.problem)
     return ResumeAssessment(True, None, newest.path if newest else None, tuple(warnings))
+
+
+def _refused(problem: str, remedy: Remedy) -> ResumeAssessment:
+    return ResumeAssessment(False, Obstacle(problem, remedy))
+
+
+def _threads_blocker(metadata: TrainingMetadata, used: int | None) -> Obstacle | None:
+    planned = planned_torch_threads(metadata)
+    if used is None or planned is None or used == planned:
+        return None
+    return Obstacle(
+        f"the checkpoints were written with {used} torch threads and this run would use"
+        f" {planned}; the result would differ from an uninterrupted run",
+        _FORCE,
+        "forceable",
+    )

@@ -43,6 +43,15 @@ def register(
         help="the dataset's path here (default: the recorded file name, looked"
         " for next to FILE and in the workspace)",
     )
+    import_.add_argument(
+        "--model",
+        metavar="PATH",
+        action="append",
+        default=[],
+        dest="models",
+        help="a model folder here, replacing the recorded model of its name (or the only one;"
+        " repeatable). Run again with new paths to update a session imported already",
+    )
     import_.add_argument("--json", action="store_true", help="print JSON")
     import_.set_defaults(handler=run_import)
 
@@ -109,31 +118,34 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """``llmtool-tui import FILE [--dataset PATH]``."""
+    """``llmtool-tui import FILE [--dataset PATH] [--model PATH ...]``."""
     engine = _existing_workspace(args)
     source = Path(args.file)
     dataset = Path(args.dataset) if args.dataset else None
-    result = engine.import_template(source, dataset=dataset)
+    result = engine.import_template(source, dataset=dataset, models=[Path(m) for m in args.models])
     for line in result.warnings:
         warn(line)
-    if dataset is not None and not result.created:
-        warn("--dataset was not used: the session exists already")
     if args.json:
         print_json(result.to_json())
         return 0
-    if not result.created:
-        print(
-            f"{visible(source.name)} was imported already as session {visible(result.session_id)}"
-            f" ({visible(str(result.path))}); nothing written"
-        )
+    session = f"session {visible(result.session_id)} ({visible(str(result.path))})"
+    if result.updated:
+        print(f"{visible(source.name)} was imported already as {session}; its paths were updated")
+    elif not result.created:
+        print(f"{visible(source.name)} was imported already as {session}; nothing written")
         return 0
-    print(
-        f"imported {visible(source.name)} as session {visible(result.session_id)}"
-        f" ({visible(str(result.path))}),"
-        " status pending"
-    )
+    else:
+        print(f"imported {visible(source.name)} as {session}, status pending")
     found = "" if result.dataset_found else " (not found: locate it before training)"
     print(f"dataset: {visible(result.dataset or '-')}{found}")
+    for model in result.models:
+        missing = " (not on this machine)" if model in result.missing_models else ""
+        print(f"model: {visible(model)}{missing}")
+    if result.missing_models:
+        print(
+            f"give the model folders: {PROG} import {visible(str(source))} --model PATH"
+            " (the session cannot train until then)"
+        )
     return 0
 
 

@@ -18,12 +18,13 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine, PreparedRun
 from engine.files import read_tail
 from engine.schema import ModelConfig
+from engine.sessions.hyperparameters import new_session_defaults
 from llmtool_tui.cli import engine_for
 from llmtool_tui.cli.analyze import add_dataset_options, dataset_options
 from llmtool_tui.cli.sessions import add_session_argument
@@ -48,27 +49,6 @@ HYPERPARAMETER_FLAGS = {
     "weight_decay": "weight_decay",
     "patience": "early_stopping_patience",
     "seed": "seed",
-}
-#: Quick mode's defaults for pre-trained models (what fine-tuning BERT-like models usually wants).
-QUICK_DEFAULTS: dict[str, Any] = {
-    "epochs": 3,
-    "batch_size": 16,
-    "learning_rate": 2e-5,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.01,
-    "early_stopping_patience": 2,
-    "seed": 42,
-}
-#: The demo model is not pre-trained: it needs a much higher learning rate and more epochs.
-#: (Measured on the bundled sample: about 0.85-0.9 validation accuracy after 8 epochs.)
-DEMO_DEFAULTS: dict[str, Any] = {
-    "epochs": 8,
-    "batch_size": 16,
-    "learning_rate": 1e-3,
-    "warmup_ratio": 0.1,
-    "weight_decay": 0.0,
-    "early_stopping_patience": 3,
-    "seed": 42,
 }
 EXIT_INTERRUPTED = 130
 #: Exit codes of the worker (engine.training.worker) -> of the command.
@@ -157,7 +137,13 @@ def register(
     resume.add_argument(
         "--force",
         action="store_true",
-        help="resume even though the dataset or the thread count changed",
+        help="resume even though the dataset, the thread count or the world size changed",
+    )
+    resume.add_argument(
+        "--dataset",
+        metavar="PATH",
+        type=Path,
+        help="the dataset's new place when it moved (checked to be the same file, then saved)",
     )
     _add_run_flags(resume)
     resume.set_defaults(handler=run_resume)
@@ -262,6 +248,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.max_length is None:
         config.max_length = engine.suggested_max_length(analysis, config.models())
     prepared = engine.prepare_new_session(analysis, config, save=not args.no_save)
+    _warn(prepared)
     if args.no_save and not args.json:
         print(
             visible(
@@ -279,10 +266,16 @@ def _say_building(target: Path) -> None:
 def run_resume(args: argparse.Namespace) -> int:
     """``resume``: continue an unfinished session."""
     engine = _engine(args)
-    prepared = engine.prepare_resume(engine.store.resolve(args.session), force=args.force)
-    for warning in prepared.warnings:
-        print(f"warning (--force): {visible(warning)}", file=sys.stderr)
+    prepared = engine.prepare_resume(
+        engine.store.resolve(args.session), force=args.force, dataset=args.dataset
+    )
+    _warn(prepared, "warning (--force)")
     return _launch(engine, prepared, args)
+
+
+def _warn(prepared: PreparedRun, prefix: str = "warning") -> None:
+    for warning in prepared.warnings:
+        print(f"{prefix}: {visible(warning)}", file=sys.stderr)
 
 
 def run_relaunch(args: argparse.Namespace) -> int:
@@ -297,6 +290,7 @@ def run_relaunch(args: argparse.Namespace) -> int:
     prepared = engine.prepare_relaunch(
         engine.store.resolve(args.session), dataset=args.dataset, overrides=overrides
     )
+    _warn(prepared)
     return _launch(engine, prepared, args)
 
 
@@ -337,7 +331,7 @@ def _model_config(args: argparse.Namespace, names: list[str], *, demo_model: boo
         if getattr(args, flag) is not None
     }
     mode = args.mode or ("benchmark" if len(models) > 1 else "custom" if given else "quick")
-    values = dict(DEMO_DEFAULTS if demo_model else QUICK_DEFAULTS)
+    values = new_session_defaults(demo_model=demo_model)
     values.update(given)
     if args.nproc_per_node is not None:
         if args.nproc_per_node < 1:

@@ -23,7 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.cleanup import ARCHIVABLE_STATUSES, CleanupPlan, CleanupResult, parse_duration
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError, OperationError, in_app
 from engine.facade import Engine
 from engine.store import StoreError
 from llmtool_tui.untrusted import literal, visible
@@ -165,7 +165,7 @@ class CleanupDialog(ModalScreen[CleanupResult | None]):
         try:
             older_than = parse_duration(age)
         except BadInputError as error:
-            self._show_error(str(error))
+            self._show_error(in_app(error))
             return
         self._show_error("")
         self.query_one("#cleanup-plan-text", Static).update(
@@ -181,7 +181,7 @@ class CleanupDialog(ModalScreen[CleanupResult | None]):
         try:
             plan: CleanupPlan = await asyncio.to_thread(engine.plan_cleanup, older_than, status)
         except (BadInputError, OperationError, StoreError) as error:
-            self._show_error(str(error))
+            self._show_error(in_app(error))
             return
         if inputs != self._inputs():
             # Changed while the plan was made: it is not the plan of what is shown.

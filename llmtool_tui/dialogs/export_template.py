@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError, OperationError, in_app
 from engine.facade import Engine
 from engine.files import expand_user
 from engine.store import StoreError
@@ -106,7 +106,7 @@ class ExportTemplateDialog(FormDialog[TemplateExported]):
                 engine.export_template, self.path, output, overwrite=overwrite
             )
         except (BadInputError, OperationError, StoreError) as error:
-            self._show_error(str(error))
+            self._show_error(in_app(error))
             return
         self.dismiss(TemplateExported(output, exported.cleaned.warnings()))
 

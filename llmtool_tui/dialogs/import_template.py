@@ -1,9 +1,10 @@
 """Import a template or a collaborator's metadata file as a new pending session.
 
-The TUI's ``llmtool-tui import FILE [--dataset PATH]``: the same engine call
+The TUI's ``llmtool-tui import FILE [--dataset PATH] [--model PATH]``: the same engine call
 (``Engine.import_template``), in a thread. A refusal (no such file, not a metadata document, too
-large) is shown in the dialog; a file imported before (same ``session_uuid``) is not imported
-twice, and the session it became is named.
+large, an incomplete model folder) is shown in the dialog; a file imported before (same
+``session_uuid``) is not imported twice: the session it became is named, and given the dataset
+and model paths typed here, if any.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError, OperationError, in_app
 from engine.facade import Engine
 from engine.files import expand_user
 from engine.store import StoreError
@@ -30,13 +31,28 @@ def import_summary(result: ImportResult) -> tuple[str, Text]:
     """The title and body of the dialog that reports an import (what the file said, escaped)."""
     session_id, file_name = visible(result.session_id), visible(result.path.name)
     body = Text()
-    if result.created:
-        title = "Template imported"
-        body.append(f"New session {session_id}", style="bold")
-        body.append(f" ({file_name}), status pending.\n")
+    if result.created or result.updated:
+        if result.created:
+            title = "Template imported"
+            body.append(f"New session {session_id}", style="bold")
+            body.append(f" ({file_name}), status pending.\n")
+        else:
+            title = "Paths updated"
+            body.append("This file was imported already as session ")
+            body.append(session_id, style="bold")
+            body.append(f" ({file_name}); its paths were updated.\n")
         body.append(f"Dataset: {visible(result.dataset or '-')}")
         if not result.dataset_found:
             body.append(" (not found: locate it before training)", style="bold")
+        for model in result.models:
+            body.append(f"\nModel: {visible(model)}")
+            if model in result.missing_models:
+                body.append(" (not on this machine)", style="bold")
+        if result.missing_models:
+            body.append(
+                "\nThe session cannot train until its model is here: import the file again"
+                " (i) with the model's folder."
+            )
     else:
         title = "Already imported"
         body.append("This file was imported already as session ")
@@ -63,7 +79,8 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
             yield Label("Import a template", classes="dialog-title")
             yield Static(
                 "A template (from Export) or a collaborator's metadata file becomes a new "
-                "pending session. Nothing in it is run; settings that would load remote code "
+                "pending session; importing it again with new paths updates that session. "
+                "Nothing in it is run; settings that would load remote code "
                 "or credentials are removed.",
                 classes="dialog-body",
             )
@@ -77,6 +94,12 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
                     id="import-dataset",
                     compact=True,
                 )
+                yield Label("Model")
+                yield Input(
+                    placeholder="optional: a local model folder on this machine",
+                    id="import-model",
+                    compact=True,
+                )
             yield Static(id="import-error", classes="form-errors")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import", variant="primary", id="import")
@@ -86,23 +109,28 @@ class ImportTemplateDialog(FormDialog[ImportResult]):
         self.query_one("#import-file", Input).focus()
 
     def submit(self) -> None:
-        """Import the file typed (Enter in either field: the dataset is optional)."""
+        """Import the file typed (Enter in any field: the dataset and model are optional)."""
         source = self.query_one("#import-file", Input).value.strip()
         dataset = self.query_one("#import-dataset", Input).value.strip()
+        model = self.query_one("#import-model", Input).value.strip()
         if not source:
             self._show_error("give the path of the template or metadata file")
             return
-        self._import(Path(source), expand_user(dataset) if dataset else None)
+        self._import(
+            Path(source),
+            expand_user(dataset) if dataset else None,
+            [expand_user(model)] if model else [],
+        )
 
     @work(group="import-template", exclusive=True, exit_on_error=False)
-    async def _import(self, source: Path, dataset: Path | None) -> None:
+    async def _import(self, source: Path, dataset: Path | None, models: list[Path]) -> None:
         engine = self.engine
         try:
             result: ImportResult = await asyncio.to_thread(
-                engine.import_template, source, dataset=dataset
+                engine.import_template, source, dataset=dataset, models=models
             )
         except (BadInputError, OperationError, StoreError) as error:
-            self._show_error(str(error))
+            self._show_error(in_app(error))
             return
         self.dismiss(result)
 

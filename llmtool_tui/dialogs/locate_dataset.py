@@ -3,12 +3,14 @@
 The specification's "Failed to reconstruct bundle from metadata" case. The new path is given to
 ``Engine.locate_dataset``, which checks the file's fingerprint against the recorded one before it
 saves the path into the session's metadata; a refusal is shown here and the user may try again.
+Asked for by a resume (the same session then continues) or a relaunch (a new one starts).
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Literal
 
 from rich.text import Text
 from textual import work
@@ -16,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError, OperationError, in_app
 from engine.facade import Engine
 from engine.files import expand_user
 from engine.schema import TrainingMetadata
@@ -30,11 +32,20 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
 
     SUBMIT_BUTTON = "locate"
 
-    def __init__(self, engine: Engine, session_path: Path, recorded_dataset: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        session_path: Path,
+        recorded_dataset: str,
+        *,
+        then: Literal["resume", "relaunch"] = "relaunch",
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.session_path = session_path
         self.recorded_dataset = recorded_dataset
+        self.then = then
+        """What happens once the file is found: the session resumes, or a new one starts."""
 
     def compose(self) -> ComposeResult:
         body = Text()
@@ -42,7 +53,12 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
         body.append(f"the dataset {visible(self.recorded_dataset)} was moved or deleted.\n")
         body.append(
             "Give its new location: the file's fingerprint is checked against the one "
-            "recorded before the path is saved into the session."
+            "recorded before the path is saved into the session. "
+        )
+        body.append(
+            "Then the session resumes from its last checkpoint."
+            if self.then == "resume"
+            else "Then a new session starts with the same parameters."
         )
         with Vertical(classes="dialog -wide"):
             yield Label("Dataset not found", classes="dialog-title")
@@ -72,7 +88,7 @@ class LocateDatasetDialog(FormDialog[TrainingMetadata]):
                 self.engine.locate_dataset, self.session_path, new_dataset
             )
         except (BadInputError, OperationError, StoreError) as exc:
-            self._show_error(str(exc))
+            self._show_error(in_app(exc))
             return
         self.dismiss(metadata)
 

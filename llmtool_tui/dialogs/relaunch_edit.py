@@ -1,7 +1,9 @@
-"""Relaunch with edits: the dataset path, model, epochs, batch size and learning rate.
+"""Relaunch with edits: the dataset path, the model and every hyperparameter the wizard sets.
 
-The form is checked before anything starts: numbers are validated as they are typed, the dataset
-path when the form is submitted. Only what was changed is returned, as the ``dataset`` and
+The form is checked before anything starts: numbers are validated as they are typed, within the
+engine's bounds (the ones ``relaunch --set`` applies), the dataset path when the form is
+submitted; values that are allowed but probably a mistake for the session's data are warned
+about. Enter submits from any field. Only what was changed is returned, as the ``dataset`` and
 ``overrides`` arguments of ``Engine.relaunch``.
 """
 
@@ -14,13 +16,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
-from textual.validation import Function, Integer, Number, ValidationResult, Validator
+from textual.validation import Function, ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
 from engine.files import expand_user
 from engine.schema import TrainingMetadata
+from engine.sessions.hyperparameters import format_number, hyperparameter_warnings
 from llmtool_tui.dialogs.form import FormDialog
 from llmtool_tui.untrusted import visible
+from llmtool_tui.validators import typed_or, validator_for
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,8 @@ class RelaunchEdits:
     dataset: Path | None = None
     """The new dataset file, or None to keep the recorded one."""
     overrides: dict[str, str] = field(default_factory=dict)
-    """Changed hyperparameters by name (``model`` or ``models``, ``epochs``, ``batch_size``,
-    ``learning_rate``), as typed: the ``overrides`` of ``Engine.relaunch``."""
+    """Changed settings by name (``model`` or ``models``, then ModelConfig's fields: ``epochs``,
+    ``batch_size``...), as typed: the ``overrides`` of ``Engine.relaunch``."""
 
 
 class ExistingFile(Validator):
@@ -48,6 +52,21 @@ class ExistingFile(Validator):
         return self.success()
 
 
+def _bounds_of(name: str) -> list[Validator]:
+    return [validator_for(name)]
+
+
+#: Hyperparameters offered after the dataset and the model: (ModelConfig field, label).
+HYPERPARAMETER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("epochs", "Epochs"),
+    ("batch_size", "Batch size"),
+    ("max_length", "Max length"),
+    ("learning_rate", "Learning rate"),
+    ("warmup_ratio", "Warmup"),
+    ("weight_decay", "Weight decay"),
+    ("early_stopping_patience", "Patience"),
+    ("seed", "Seed"),
+)
 #: (field name, label, validators, validate while typing). The dataset is only checked on
 #: submit: checking a path at every key press would stat the disk (or a network share) each time.
 FIELDS: tuple[tuple[str, str, list[Validator], bool], ...] = (
@@ -58,24 +77,7 @@ FIELDS: tuple[tuple[str, str, list[Validator], bool], ...] = (
         [Function(lambda v: bool(v.strip()), "give a model name or directory")],
         True,
     ),
-    (
-        "epochs",
-        "Epochs",
-        [Integer(minimum=1, maximum=1000, failure_description="a whole number from 1 to 1000")],
-        True,
-    ),
-    (
-        "batch_size",
-        "Batch size",
-        [Integer(minimum=1, maximum=4096, failure_description="a whole number from 1 to 4096")],
-        True,
-    ),
-    (
-        "learning_rate",
-        "Learning rate",
-        [Number(minimum=1e-9, maximum=1.0, failure_description="a number such as 2e-5")],
-        True,
-    ),
+    *((name, label, _bounds_of(name), True) for name, label in HYPERPARAMETER_FIELDS),
 )
 
 
@@ -90,9 +92,7 @@ def current_values(metadata: TrainingMetadata) -> dict[str, str]:
     return {
         "dataset": visible(metadata.dataset_config.primary_file or ""),
         "model": ", ".join(visible(model) for model in config.models()),
-        "epochs": str(config.epochs),
-        "batch_size": str(config.batch_size),
-        "learning_rate": f"{config.learning_rate:g}",
+        **{name: format_number(getattr(config, name)) for name, _ in HYPERPARAMETER_FIELDS},
     }
 
 
@@ -103,6 +103,7 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
 
     def __init__(self, metadata: TrainingMetadata) -> None:
         super().__init__()
+        self.metadata = metadata
         self.session_id = metadata.session_id
         self.initial = current_values(metadata)
         self.recorded_dataset = metadata.dataset_config.primary_file or ""
@@ -126,11 +127,13 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
                     yield Input(
                         self.initial[name],
                         id=f"field-{name}",
+                        classes="-whole-row" if name in ("dataset", "model") else "",
                         validators=validators,
                         validate_on=["changed", "submitted"] if live else ["submitted"],
                         compact=True,
                     )
             yield Static(id="relaunch-errors", classes="form-errors")
+            yield Static(id="relaunch-warnings", classes="form-warnings")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Relaunch", variant="primary", id="relaunch")
                 yield Button("Cancel (Esc)", id="cancel")
@@ -138,15 +141,6 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
     @on(Input.Changed)
     def _show_live_errors(self) -> None:
         self._show_errors(submitting=False)
-
-    def field_submitted(self, field_input: Input) -> None:
-        """Enter moves on to the next field; in the last one, it submits."""
-        inputs = list(self.query(Input))
-        position = inputs.index(field_input)
-        if position + 1 < len(inputs):
-            inputs[position + 1].focus()
-        else:
-            self.submit()
 
     def _show_errors(self, *, submitting: bool) -> list[str]:
         errors = []
@@ -160,8 +154,38 @@ class RelaunchEditDialog(FormDialog[RelaunchEdits]):
             result = field_input.validate(value)
             if result is not None and not result.is_valid:
                 errors.append(f"{label}: {'; '.join(result.failure_descriptions)}")
+                if submitting and len(errors) == 1:
+                    field_input.focus()
         self.query_one("#relaunch-errors", Static).update(Text("\n".join(errors)))
+        self._show_warnings()
         return errors
+
+    def _show_warnings(self) -> None:
+        """Values allowed but probably a mistake for the session's data (they do not stop it).
+
+        Only while the dataset is the session's: another file's sizes are not known before it
+        is analysed.
+        """
+        config = self.metadata.training_model_config
+        dataset = self.query_one("#field-dataset", Input).value
+        values = {
+            name: typed_or(
+                name, self.query_one(f"#field-{name}", Input).value, getattr(config, name)
+            )
+            for name in ("batch_size", "max_length")
+        }
+        warnings = (
+            hyperparameter_warnings(
+                config.model_copy(update=values),
+                self.metadata.dataset_config,
+                self.metadata.text_analysis,
+            )
+            if dataset == self.initial["dataset"]
+            else []
+        )
+        self.query_one("#relaunch-warnings", Static).update(
+            Text("\n".join(f"⚠ {warning}" for warning in warnings))
+        )
 
     def submit(self) -> None:
         """Validate every field, then dismiss with what changed."""

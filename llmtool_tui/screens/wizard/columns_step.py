@@ -193,7 +193,7 @@ class ColumnsStep(WizardStep):
         yield Static("", id="header-reason", classes="-hidden", markup=False)
         yield Static("", id="label-layout", markup=False)
         yield TickBox(
-            "Drop classes with fewer than 2 examples (--drop-rare-classes)",
+            "Drop classes with fewer than 2 examples",
             id="drop-rare",
             compact=True,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,61 +9,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
-from textual.validation import ValidationResult, Validator
+from textual.validation import ValidationResult
 from textual.widgets import Input, Label, Static
 
 from engine.schema import ModelConfig
 from engine.sessions.creation import suggested_max_length
+from engine.sessions.hyperparameters import (
+    DEFAULT_MODEL_MAX_TOKENS,
+    format_number,
+    hyperparameter_warnings,
+    new_session_defaults,
+)
 from llmtool_tui.screens.wizard.step import WizardStep
-
-#: Bounds of max_length when the model's own maximum is unknown (BERT-like models take 512).
-DEFAULT_MODEL_MAX_TOKENS = 512
-MAX_SEED = 2**32 - 1
-
-
-class InRange(Validator):
-    """A whole number or a number within bounds, described in one sentence when it is not."""
-
-    def __init__(
-        self,
-        *,
-        integer: bool,
-        minimum: float,
-        maximum: float,
-        exclusive_minimum: bool = False,
-        exclusive_maximum: bool = False,
-    ) -> None:
-        self.integer = integer
-        self.minimum = minimum
-        self.maximum = maximum
-        self.exclusive_minimum = exclusive_minimum
-        self.exclusive_maximum = exclusive_maximum
-        kind = "a whole number" if integer else "a number"
-        low, high = format_default(minimum), format_default(maximum)
-        if exclusive_minimum or exclusive_maximum:
-            description = (
-                f"Must be {kind} {'>' if exclusive_minimum else '≥'} {low} and "
-                f"{'<' if exclusive_maximum else '≤'} {high}."
-            )
-        else:
-            description = f"Must be {kind} from {low} to {high}."
-        super().__init__(failure_description=description)
-
-    def parse(self, value: str) -> int | float:
-        """The value as a number. Raises ValueError."""
-        number = int(value.strip()) if self.integer else float(value.strip())
-        if not math.isfinite(number):
-            raise ValueError(value)
-        return number
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            number = self.parse(value)
-        except ValueError:
-            return self.failure(value=value)
-        too_low = number <= self.minimum if self.exclusive_minimum else number < self.minimum
-        too_high = number >= self.maximum if self.exclusive_maximum else number > self.maximum
-        return self.failure(value=value) if too_low or too_high else self.success()
+from llmtool_tui.validators import typed_or, validator_for
 
 
 @dataclass(frozen=True)
@@ -96,28 +53,6 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
 )
 
 
-def validator_for(name: str, max_tokens: int) -> InRange:
-    """The bounds of a hyperparameter (those the engine checks, plus the model's maximum)."""
-    bounds: dict[str, InRange] = {
-        "epochs": InRange(integer=True, minimum=1, maximum=1000),
-        "batch_size": InRange(integer=True, minimum=1, maximum=4096),
-        "max_length": InRange(integer=True, minimum=8, maximum=max_tokens),
-        "learning_rate": InRange(integer=False, minimum=0, maximum=1, exclusive_minimum=True),
-        "warmup_ratio": InRange(integer=False, minimum=0, maximum=1, exclusive_maximum=True),
-        "weight_decay": InRange(integer=False, minimum=0, maximum=1),
-        "early_stopping_patience": InRange(integer=True, minimum=1, maximum=1000),
-        "seed": InRange(integer=True, minimum=0, maximum=MAX_SEED),
-    }
-    return bounds[name]
-
-
-def format_default(value: Any) -> str:
-    """A number as the user would type it (``2e-05``, ``0.1``, ``3``, ``4294967295``)."""
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:g}"
-    return str(int(value)) if isinstance(value, float) else str(value)
-
-
 class HyperparametersStep(WizardStep):
     """Epochs, batch size and max length in every mode; every hyperparameter in custom mode."""
 
@@ -142,6 +77,9 @@ class HyperparametersStep(WizardStep):
         #hyper-others {
             margin-top: 1;
             color: $text-muted;
+        }
+        #hyper-warnings {
+            color: $text-warning;
         }
     }
     """
@@ -173,17 +111,18 @@ class HyperparametersStep(WizardStep):
                     markup=False,
                 )
         yield Static("", id="hyper-others", markup=False)
+        yield Static("", id="hyper-warnings", markup=False)
 
     @property
     def custom(self) -> bool:
         return self.state.mode == "custom"
 
     def defaults(self) -> dict[str, Any]:
-        """The engine's defaults (ModelConfig's), max length fitted to the texts and the model.
+        """The engine's defaults of a new session, max length fitted to the texts and the model.
 
         The mode decides which of them the user sees: all in custom mode, the basic ones else.
         """
-        defaults = ModelConfig().model_dump()
+        defaults = new_session_defaults()
         analysis = self.state.analysis
         if analysis is not None:
             p95 = analysis.text_analysis.text_length_stats.token_p95
@@ -204,7 +143,7 @@ class HyperparametersStep(WizardStep):
             field_input = self.query_one(f"#hyper-{field.name}-input", Input)
             field_input.validators = [validator_for(field.name, self.max_tokens())]
             typed = self.state.hyperparameters.get(field.name)
-            field_input.value = typed if typed is not None else format_default(defaults[field.name])
+            field_input.value = typed if typed is not None else format_number(defaults[field.name])
             self._show_validation(field.name, field_input.validate(field_input.value))
         for widget in self.query(".-advanced"):
             widget.set_class(not self.custom, "-hidden")
@@ -213,11 +152,12 @@ class HyperparametersStep(WizardStep):
             others.update("")
         else:
             kept = ", ".join(
-                f"{field.label.lower()} {format_default(defaults[field.name])}"
+                f"{field.label.lower()} {format_number(defaults[field.name])}"
                 for field in HYPERPARAMETERS
                 if not field.basic
             )
             others.update(f"Defaults kept: {kept}. The custom mode sets them all.")
+        self._show_warnings()
 
     @on(Input.Changed)
     def _edited(self, event: Input.Changed) -> None:
@@ -225,14 +165,37 @@ class HyperparametersStep(WizardStep):
         name = (event.input.id or "").removeprefix("hyper-").removesuffix("-input")
         if not name:
             return
-        default = format_default(self.defaults()[name])
+        default = format_number(self.defaults()[name])
         # A value equal to the default is no edit: it follows the default if that changes.
         if event.value.strip() == default:
             self.state.hyperparameters.pop(name, None)
         else:
             self.state.hyperparameters[name] = event.value
         self._show_validation(name, event.validation_result)
+        self._show_warnings()
         self.show_error(None)
+
+    def _show_warnings(self) -> None:
+        """Values allowed but probably a mistake for this dataset (they do not stop the step)."""
+        analysis = self.state.analysis
+        values = {
+            name: typed_or(
+                name,
+                self.query_one(f"#hyper-{name}-input", Input).value,
+                self.defaults()[name],
+            )
+            for name in ("batch_size", "max_length")
+        }
+        warnings = (
+            hyperparameter_warnings(
+                ModelConfig.model_validate(values), analysis.dataset_config, analysis.text_analysis
+            )
+            if analysis is not None
+            else []
+        )
+        self.query_one("#hyper-warnings", Static).update(
+            "\n".join(f"⚠ {warning}" for warning in warnings)
+        )
 
     def _show_validation(self, name: str, result: ValidationResult | None) -> None:
         """The field's help, or why its value is refused, next to it."""

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
-from engine.errors import BadInputError
+from engine.errors import BadInputError, in_app
 from llmtool_tui.screens.wizard.bar_chart import fit
 from llmtool_tui.screens.wizard.path_suggester import PathSuggester
 from llmtool_tui.screens.wizard.step import WizardStep
@@ -288,7 +288,7 @@ class ModelsStep(WizardStep):
             error = worker.error
             self._describe(self.query_one("#model-list", ModelList).highlighted)
             self.show_error(
-                str(error)
+                in_app(error)
                 if isinstance(error, BadInputError)
                 else f"{type(error).__name__}: {error}"
             )

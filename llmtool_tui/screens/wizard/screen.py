@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, OptionList, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.errors import BadInputError, OperationError
+from engine.errors import BadInputError, OperationError, in_app
 from engine.facade import Engine, LastChoices, LaunchedSession
 from engine.schema import ModelConfig
 from engine.sessions.sample_data import DEFAULT_ROWS, SAMPLE_PATH, TOPIC_WORDS
@@ -365,7 +365,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
             )
         except BadInputError as error:
             columns = self.state.columns or self._file_columns(request)
-            return AnalysisOutcome(request, None, columns, str(error))
+            return AnalysisOutcome(request, None, columns, in_app(error))
         return AnalysisOutcome(request, analysis, analysis.columns)
 
     def _file_columns(self, request: AnalysisRequest) -> list[str] | None:
@@ -483,7 +483,7 @@ class NewSessionWizard(Screen[LaunchedSession | None]):
             # A superseded analysis; or no history, which only the proposals needed.
             return
         text = (
-            str(error)
+            in_app(error)
             if isinstance(error, (BadInputError, OperationError))
             else f"{type(error).__name__}: {error}"
         )
