@@ -5,16 +5,25 @@ Values are plain strings; the UI shows them literally (never as markup).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine.rows import dataset_label, short_model_name
 
 if TYPE_CHECKING:
+    from engine.progress import EvaluationDone
     from engine.schema import TrainingMetadata
 
+#: The row naming a model that predicted one class for the whole validation set.
+WARNINGS_ROW = "Warnings"
 #: Detail rows whose value keeps its lines; every other value is shown on one line.
-MULTI_LINE_ROWS = frozenset({"Notes"})
+MULTI_LINE_ROWS = frozenset({"Notes", WARNINGS_ROW})
+#: How every time is shown: local time, to the second.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: ``training_session.timestamp``: local time of the machine that created the session.
+TIMESTAMP_FORMAT = "%Y%m%d_%H%M%S"
 #: Longest value shown in a detail row. A collaborator's file may hold megabytes in one field
 #: (notes, an error); laying that out would freeze a terminal for many seconds.
 MAX_SHOWN_CHARACTERS = 2_000
@@ -40,12 +49,26 @@ def _fmt(value: object) -> str:
     return shorten(str(value))
 
 
+def local_time(value: datetime | None) -> str:
+    """``value`` in this machine's local time, ``YYYY-MM-DD HH:MM:SS``; ``-`` for none."""
+    return "-" if value is None else value.astimezone().strftime(TIME_FORMAT)
+
+
+def timestamp_label(timestamp: str) -> str:
+    """A session's ``YYYYMMDD_HHMMSS`` timestamp as ``YYYY-MM-DD HH:MM:SS``; as written when it
+    is not one (another tool's file)."""
+    try:
+        return datetime.strptime(timestamp, TIMESTAMP_FORMAT).strftime(TIME_FORMAT)
+    except ValueError:
+        return timestamp
+
+
 def specification_rows(metadata: TrainingMetadata, status: str) -> list[tuple[str, str]]:
     """The rows the specification lists, in its order."""
     config = metadata.training_model_config
     models = config.models()
     return [
-        ("Timestamp", metadata.training_session.timestamp),
+        ("Timestamp", timestamp_label(metadata.training_session.timestamp)),
         ("Workflow", metadata.training_session.workflow),
         ("Dataset", dataset_label(metadata.dataset_config.primary_file)),
         ("Strategy", metadata.dataset_config.strategy),
@@ -65,7 +88,124 @@ def _model_path_rows(models: list[str]) -> list[tuple[str, str]]:
     return [("Model Path", _fmt(models))]
 
 
-def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
+def _best_f1(metadata: TrainingMetadata, evaluations: Sequence[EvaluationDone]) -> str:
+    """The recorded best F1; before one is recorded (a run going on, or stopped), the best of
+    the evaluations so far, and which one it was."""
+    from engine.evaluations import best_evaluation, evaluation_label
+
+    recorded = metadata.execution_status.best_f1
+    best = best_evaluation(evaluations)
+    if recorded is not None or best is None or best.macro_f1 is None:
+        return _fmt(recorded)
+    model = f"{short_model_name(best.model)}, " if _is_benchmark(metadata) and best.model else ""
+    return f"{best.macro_f1:.4g} so far ({model}{evaluation_label(best)})"
+
+
+def _is_benchmark(metadata: TrainingMetadata) -> bool:
+    config = metadata.training_model_config
+    return config.training_mode == "benchmark" and len(config.models()) > 1
+
+
+def _resumed_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
+    resumed = metadata.execution_status.resumed_at
+    return [("Resumed At", ", ".join(local_time(time) for time in resumed))] if resumed else []
+
+
+def _choice_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
+    choice = metadata.execution_status.best_model_choice
+    return [("Best Model Choice", choice)] if choice else []
+
+
+def prediction_warnings(evaluations: Sequence[EvaluationDone]) -> list[str]:
+    """A warning for each model whose best evaluation predicted one class for every text.
+
+    Such a model learned nothing but the majority (or a random) class; its macro F1 alone does
+    not say so plainly.
+    """
+    from engine.evaluations import (
+        best_evaluation,
+        by_model,
+        evaluation_label,
+        single_predicted_class,
+    )
+
+    warnings = []
+    for model, done in by_model(evaluations).items():
+        best = best_evaluation(done)
+        only = single_predicted_class(best) if best is not None else None
+        if best is not None and only is not None:
+            name = short_model_name(model) if model else "the model"
+            warnings.append(
+                f"{name} predicted only class {only} on the whole validation set"
+                f" (its best evaluation, {evaluation_label(best)})"
+            )
+    return warnings
+
+
+def _warning_rows(evaluations: Sequence[EvaluationDone]) -> list[tuple[str, str]]:
+    warnings = prediction_warnings(evaluations)
+    return [(WARNINGS_ROW, "\n".join(warnings))] if warnings else []
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model of a benchmark: its best evaluation so far and where its training stands."""
+
+    model: str
+    """The model as recorded (hub id or path)."""
+    best_f1: float | None
+    best_at: str
+    """``epoch 2 · step 40`` of the best evaluation; ``-`` before the first one."""
+    status: str
+    """``completed``, the session's status for the model being trained, else ``pending``."""
+
+    @property
+    def name(self) -> str:
+        """The model as the detail shows it (a local directory by its name)."""
+        return short_model_name(self.model)
+
+    def to_json(self) -> dict[str, object]:
+        """The ``show --json`` entry."""
+        return {
+            "model": self.model,
+            "best_f1": self.best_f1,
+            "best_at": self.best_at,
+            "status": self.status,
+        }
+
+
+def model_results(
+    metadata: TrainingMetadata, status: str, evaluations: Sequence[EvaluationDone]
+) -> list[ModelResult]:
+    """A benchmark's models in training order, with their results; empty for other sessions.
+
+    Args:
+        status: the session's live status, shown for the model being trained.
+    """
+    from engine.evaluations import best_evaluation, by_model, evaluation_label
+
+    if not _is_benchmark(metadata):
+        return []
+    execution = metadata.execution_status
+    done = by_model(evaluations)
+    results = []
+    for model in metadata.training_model_config.models():
+        best = best_evaluation(done.get(model, []))
+        if model in execution.models_trained:
+            state = "completed"
+        elif model == execution.current_model:
+            state = status
+        else:
+            state = "pending" if status != "completed" else "-"
+        results.append(
+            ModelResult(model, best.macro_f1 if best else None, evaluation_label(best), state)
+        )
+    return results
+
+
+def extended_rows(
+    metadata: TrainingMetadata, evaluations: Sequence[EvaluationDone] = ()
+) -> list[tuple[str, str]]:
     """Everything else the metadata knows that a researcher looks for."""
     dataset = metadata.dataset_config
     languages = metadata.language_config
@@ -99,11 +239,14 @@ def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
             f"patience {config.early_stopping_patience}" if config.early_stopping else "off",
         ),
         ("Seed", str(config.seed)),
-        ("Started", _fmt(execution.started_at)),
-        ("Completed", _fmt(execution.completed_at)),
+        ("Started", local_time(execution.started_at)),
+        *_resumed_rows(metadata),
+        ("Completed", local_time(execution.completed_at)),
         ("Models Trained", _fmt(execution.models_trained)),
         ("Best Model", _fmt(execution.best_model)),
-        ("Best F1", _fmt(execution.best_f1)),
+        *_choice_rows(metadata),
+        ("Best F1", _best_f1(metadata, evaluations)),
+        *_warning_rows(evaluations),
         ("Best Model Path", _fmt(execution.best_model_path)),
         ("Last Checkpoint", _fmt(execution.last_checkpoint)),
         ("Error", _fmt(execution.error_message)),
@@ -116,9 +259,18 @@ def extended_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
     return rows
 
 
-def detail_rows(metadata: TrainingMetadata, status: str) -> Iterable[tuple[str, str]]:
-    """Specification rows first, then the extended ones; long values shortened."""
+def detail_rows(
+    metadata: TrainingMetadata, status: str, evaluations: Sequence[EvaluationDone] = ()
+) -> Iterable[tuple[str, str]]:
+    """Specification rows first, then the extended ones; long values shortened.
+
+    Args:
+        evaluations: the run's evaluations so far (the best F1 of a run going on, warnings).
+    """
     return [
         (name, shorten(value))
-        for name, value in (*specification_rows(metadata, status), *extended_rows(metadata))
+        for name, value in (
+            *specification_rows(metadata, status),
+            *extended_rows(metadata, evaluations),
+        )
     ]

@@ -7,6 +7,7 @@ the UI calls these through the facade in a thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,14 +20,17 @@ from engine.store import SessionStore
 #: Cheap test run before a line is parsed: a long run's file holds thousands of step events for
 #: each evaluation, and JSON parsing plus validation of every one of them would dominate.
 _EVALUATION_MARK = b"evaluation"
+#: The split evaluated during training; the others (``test``) are evaluated once, at the end.
+VALIDATION = "validation"
 
 
 def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
     """The evaluations recorded in a run's ``progress.jsonl``, in the order they happened.
 
     Lines that cannot be parsed (a killed worker's partial last line, another tool's junk) are
-    skipped. An evaluation repeated after a resume (same model and step) replaces the earlier
-    one, at the earlier one's place, as the live view's table does.
+    skipped. An evaluation repeated after a resume (same model, split and step) replaces the
+    earlier one, at the earlier one's place, as the live view's table does. The final evaluation
+    on a test part falls on the step of the last validation one: the split keeps them apart.
 
     Returns:
         The evaluations; empty when the file does not exist (a session that never ran).
@@ -34,7 +38,7 @@ def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
     Raises:
         OperationError: the file exists but cannot be read.
     """
-    found: dict[tuple[str | None, int], EvaluationDone] = {}
+    found: dict[tuple[str | None, str, int], EvaluationDone] = {}
     try:
         # The run folder is untrusted: a FIFO or link there is refused, not read or followed.
         with open_regular(progress_file, follow_symlinks=False) as handle:
@@ -43,7 +47,7 @@ def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
                     continue
                 event = parse_event(line)
                 if isinstance(event, EvaluationDone):
-                    found[(event.model, event.step)] = event
+                    found[(event.model, event.split, event.step)] = event
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -51,10 +55,39 @@ def read_evaluations(progress_file: Path) -> list[EvaluationDone]:
     return list(found.values())
 
 
-def best_evaluation(evaluations: list[EvaluationDone]) -> EvaluationDone | None:
-    """The evaluation with the highest macro F1 (the first of equals); None when none has one."""
-    scored = [evaluation for evaluation in evaluations if evaluation.macro_f1 is not None]
+def best_evaluation(evaluations: Iterable[EvaluationDone]) -> EvaluationDone | None:
+    """The validation evaluation with the highest macro F1 (the first of equals, as Trainer
+    keeps the first checkpoint that reached it); None when none has one."""
+    scored = [
+        evaluation
+        for evaluation in evaluations
+        if evaluation.macro_f1 is not None and evaluation.split == VALIDATION
+    ]
     return max(scored, key=lambda evaluation: evaluation.macro_f1 or 0.0, default=None)
+
+
+def evaluation_label(evaluation: EvaluationDone | None) -> str:
+    """``epoch 3 · step 450`` (``step 450`` without an epoch); ``-`` for none."""
+    if evaluation is None:
+        return "-"
+    epoch = f"epoch {evaluation.epoch:g} · " if evaluation.epoch is not None else ""
+    return f"{epoch}step {evaluation.step}"
+
+
+def single_predicted_class(evaluation: EvaluationDone) -> str | None:
+    """The one class ``evaluation`` predicted for every text of its split, if it did (a model
+    that collapsed onto one class); None otherwise, or when the counts were not recorded."""
+    predicted = [name for name, count in evaluation.predicted_counts.items() if count > 0]
+    return predicted[0] if len(predicted) == 1 else None
+
+
+def by_model(evaluations: Iterable[EvaluationDone]) -> dict[str | None, list[EvaluationDone]]:
+    """The validation evaluations of each model (each unit), in the order models first appear."""
+    found: dict[str | None, list[EvaluationDone]] = {}
+    for evaluation in evaluations:
+        if evaluation.split == VALIDATION:
+            found.setdefault(evaluation.model, []).append(evaluation)
+    return found
 
 
 @dataclass(frozen=True)

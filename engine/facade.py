@@ -11,13 +11,13 @@ them: the app imports this module at start-up and must stay fast.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.details import detail_rows
-from engine.errors import BadInputError, DatasetMissingError
+from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
+from engine.errors import BadInputError, DatasetMissingError, OperationError
 from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import History, numbered
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis
     from engine.analysis.catalog import ModelInfo
     from engine.cleanup import CleanupPlan, CleanupResult
+    from engine.comparison import Comparison
     from engine.evaluations import SessionScore
     from engine.progress import EvaluationDone, ProgressEvent
     from engine.schema import ModelConfig, SplitConfig, TrainingMetadata
@@ -73,6 +74,10 @@ class SessionView:
     liveness: Liveness
     resumable: bool
     resume_blocker: str | None
+    evaluations: list[EvaluationDone] = field(default_factory=list)
+    """The run's evaluations so far (from its progress file)."""
+    evaluations_error: str | None = None
+    """Why the progress file cannot be read (the details still show the metadata)."""
 
     @property
     def status(self) -> str:
@@ -80,7 +85,9 @@ class SessionView:
 
     def detail_rows(self) -> list[tuple[str, str]]:
         """The "Selected Session Details" rows."""
-        rows = list(detail_rows(self.metadata, self.status))
+        rows = list(detail_rows(self.metadata, self.status, self.evaluations))
+        if self.evaluations_error:
+            rows.append(("Evaluations", self.evaluations_error))
         if self.liveness.reason:
             rows.append(("Liveness", self.liveness.reason))
         rows.append(("Resumable", "yes" if self.resumable else f"no: {self.resume_blocker}"))
@@ -94,7 +101,13 @@ class SessionView:
             "status": self.status,
             "resumable": self.resumable,
             "resume_blocker": self.resume_blocker,
+            "models": [result.to_json() for result in self.model_results()],
+            "warnings": prediction_warnings(self.evaluations),
         }
+
+    def model_results(self) -> list[ModelResult]:
+        """A benchmark's models with their best F1 so far and status; empty otherwise."""
+        return model_results(self.metadata, self.status, self.evaluations)
 
 
 @dataclass(frozen=True)
@@ -316,9 +329,14 @@ class Engine:
         blocker = assessment.blocker
         if liveness.status_to_show in ("running", "stale", "starting"):
             blocker = f"the session is {liveness.status_to_show}; stop it first"
-        return SessionView(
+        view = SessionView(
             path, metadata, liveness, assessment.resumable and blocker is None, blocker
         )
+        try:
+            view.evaluations = self.read_evaluations(metadata.session_id)
+        except OperationError as exc:
+            view.evaluations_error = str(exc)
+        return view
 
     def progress_path(self, session_id: str) -> Path:
         """``logs/training_runs/<session_id>/progress.jsonl``."""
@@ -718,6 +736,32 @@ class Engine:
         from engine.evaluations import read_evaluations
 
         return read_evaluations(self.progress_path(session_id))
+
+    def compare(self, paths: Sequence[Path]) -> Comparison:
+        """Sessions side by side: parameters, results and macro F1 curves (engine.comparison).
+
+        A file that cannot be read is kept in the comparison with its reason.
+        """
+        from engine.comparison import ComparedSession, compare_sessions
+
+        compared = []
+        for path in paths:
+            try:
+                view = self.inspect(path)
+            except MetadataError as exc:
+                compared.append(ComparedSession.unreadable(path, exc.reason))
+                continue
+            compared.append(
+                ComparedSession(
+                    path=path,
+                    session_id=view.metadata.session_id,
+                    rows=tuple(view.detail_rows()),
+                    evaluations=tuple(view.evaluations),
+                    recorded_best_f1=view.metadata.execution_status.best_f1,
+                    error=view.evaluations_error,
+                )
+            )
+        return compare_sessions(compared)
 
     def session_scores(self) -> list[SessionScore]:
         """The best F1 of every readable session, oldest first (the performance chart)."""

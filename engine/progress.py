@@ -54,6 +54,8 @@ class ModelStarted(ProgressEvent):
     index: int = 1
     total: int = 1
     resumed_from: str | None = None
+    from_step: int = 0
+    """The step training starts from: the checkpoint's when it resumes (0 in older files)."""
 
 
 class StepLogged(ProgressEvent):
@@ -82,6 +84,8 @@ class EvaluationDone(ProgressEvent):
     macro_f1: float | None = None
     accuracy: float | None = None
     per_class_f1: dict[str, float] = Field(default_factory=dict)
+    predicted_counts: dict[str, int] = Field(default_factory=dict)
+    """Texts predicted as each class (multi-label: given each label); empty in older files."""
 
 
 class CheckpointSaved(ProgressEvent):

@@ -315,7 +315,9 @@ class ExecutionStatus(Section):
     status: Status = "pending"
     """``pending``, ``running``, ``completed``, ``failed`` or ``interrupted``."""
     started_at: datetime | None = None
-    """When training (last) started."""
+    """When training first started (a resume keeps it: see ``resumed_at``)."""
+    resumed_at: list[datetime] = Field(default_factory=list)
+    """When the training was resumed, oldest first."""
     completed_at: datetime | None = None
     """When training ended successfully."""
     ended_at: datetime | None = None
@@ -326,6 +328,8 @@ class ExecutionStatus(Section):
     """Model with the best macro F1."""
     best_f1: float | None = None
     """Best macro F1 on the validation set."""
+    best_model_choice: str | None = None
+    """Benchmark: how the best model was chosen (the highest macro F1, or how a tie was broken)."""
     best_model_path: str | None = None
     """Directory holding the best model's ``model.safetensors``, tokenizer and label map."""
     pid: int | None = Field(default=None, ge=1, le=MAX_PID)

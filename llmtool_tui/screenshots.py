@@ -401,7 +401,7 @@ def _searched(app: StudioApp) -> bool:
 
 
 def _compared(app: StudioApp) -> bool:
-    return isinstance(app.screen, CompareScreen) and app.screen.sessions is not None
+    return isinstance(app.screen, CompareScreen) and app.screen.comparison is not None
 
 
 def _performance_loaded(app: StudioApp) -> bool:

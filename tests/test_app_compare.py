@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from engine.comparison import ComparedSession, f1_curves, result_rows
 from engine.facade import Engine
 from engine.progress import EvaluationDone, ProgressWriter
 from engine.schema import TrainingMetadata
@@ -18,7 +19,6 @@ from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.commands import SessionCommands
 from llmtool_tui.screens import CompareScreen, HistoryScreen, OptionsScreen
-from llmtool_tui.screens.compare import ComparedSession, f1_series, result_rows
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import F1Chart, SessionTable
 from tests.pilots import open_history, plain, wait_for_screen
@@ -116,7 +116,7 @@ async def test_the_compare_view_shows_differences_results_and_curves(
         await open_history(pilot)
         await pilot.press("space", "space", "c")
         compare = await wait_for_screen(pilot, CompareScreen)
-        await wait_until(pilot, lambda: compare.sessions is not None)
+        await wait_until(pilot, lambda: compare.comparison is not None)
         table = plain(compare.query_one("#compare-table", Static).content)
         assert "train_20251005_120000" in table
         assert "≠ Epochs" in table
@@ -124,8 +124,13 @@ async def test_the_compare_view_shows_differences_results_and_curves(
         assert "≠ Best F1" in table
         assert "epoch 2 · step 20" in table
         assert "≠ F1 positive" in table
+        # The results come first, before any parameter.
+        assert table.index("Best F1") < table.index("F1 positive") < table.index("Timestamp")
+        # Ids and times differ by construction: shown, never counted nor marked as differences.
+        assert "  Session ID" in table and "≠ Session ID" not in table
+        assert "  Timestamp" in table
         status = status_of(compare, "#compare-status")
-        assert status.startswith("2 sessions · ")
+        assert status.startswith("2 sessions · 1 of ")
         assert "parameters differ (≠)" in status
         chart = compare.query_one(F1Chart)
         assert [series.label for series in chart.series] == [
@@ -133,14 +138,22 @@ async def test_the_compare_view_shows_differences_results_and_curves(
             "train_20251004_120000",
         ]
         assert chart.series[0].points == ((1.0, 0.7), (2.0, 0.84))
+        # The legend is above the chart, outside the plot, where it covers no point.
+        title = status_of(compare, "#compare-chart-title")
+        assert title == "Macro F1 by evaluation  ● train_20251005_120000  ▲ train_20251004_120000"
+        assert "train_20251005_120000" not in chart.render().plain
 
-        # Differences only: the rows that are the same go, and d brings them back.
+        # Differences only: the rows that are the same go, and those that always differ too;
+        # the results stay. d brings every row back.
         assert compare.check_action("differences_only", (True,)) is True
         await pilot.press("d")
         assert compare.differences_only
         table = plain(compare.query_one("#compare-table", Static).content)
         assert "≠ Epochs" in table
         assert "Batch Size" not in table
+        for always_differs in ("Session ID", "Timestamp", "Run Directory", "Started"):
+            assert always_differs not in table
+        assert "≠ Best F1" in table and "F1 negative" in table
         assert compare.check_action("differences_only", (True,)) is False
         assert compare.check_action("differences_only", (False,)) is True
         await pilot.press("d")
@@ -152,18 +165,14 @@ async def test_the_compare_view_shows_differences_results_and_curves(
 async def test_results_prefer_the_recorded_best_f1_and_mark_the_best_score(
     engine: Engine, sessions: list[Path]
 ) -> None:
-    views = [engine.inspect(path) for path in sessions]
-    compared = [
-        ComparedSession(view.path, view, engine.read_evaluations(view.metadata.session_id))
-        for view in views
-    ]
+    compared = engine.compare(sessions).sessions
     rows = {row.name: row for row in result_rows(compared)}
     assert rows["Best F1"].values == ("0.840", "0.790", "-")
     assert rows["Best F1"].top == 0.84
     assert rows["F1 negative"].values == ("0.780", "0.770", "-")
     assert rows["Best evaluation"].values == ("epoch 2 · step 20", "epoch 1 · step 10", "-")
     assert rows["Best evaluation"].top is None
-    series, x_label = f1_series(compared)
+    series, x_label = f1_curves(compared)
     assert x_label == "epoch"
     assert len(series) == 2
 
@@ -174,12 +183,12 @@ def test_curves_fall_back_to_steps_and_split_a_benchmark_by_model(engine: Engine
         EvaluationDone(model="xlm-roberta-base", step=100, macro_f1=0.65),
         EvaluationDone(model="xlm-roberta-base", step=200, macro_f1=None),
     ]
-    session = ComparedSession(Path("train_x.json"), None, evaluations)
-    series, x_label = f1_series([session])
+    session = ComparedSession(Path("train_x.json"), "train_x", evaluations=tuple(evaluations))
+    series, x_label = f1_curves([session])
     assert x_label == "step"
     assert [(line.label, line.points) for line in series] == [
-        ("train_x.json camembert-base", ((100.0, 0.6),)),
-        ("train_x.json xlm-roberta-base", ((100.0, 0.65),)),
+        ("train_x camembert-base", ((100.0, 0.6),)),
+        ("train_x xlm-roberta-base", ((100.0, 0.65),)),
     ]
 
 
@@ -193,7 +202,7 @@ async def test_a_session_without_evaluations_and_one_that_vanished(
         sessions[1].unlink()
         await pilot.press("c")
         compare = await wait_for_screen(pilot, CompareScreen)
-        await wait_until(pilot, lambda: compare.sessions is not None)
+        await wait_until(pilot, lambda: compare.comparison is not None)
         status = status_of(compare, "#compare-status")
         assert "training_metadata_20251004_120000.json: file not found" in status
         # The session that never evaluated has no curve: the chart says so.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.widgets import Button, Input, Static
 
 from engine.facade import Engine
+from engine.progress import EvaluationDone, ProgressWriter
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
@@ -257,3 +261,109 @@ async def test_enter_moves_through_the_edit_form_and_submits_from_its_last_field
         await pilot.press("escape")
         await pilot.pause()
     assert results == [RelaunchEdits(), None]
+
+
+def table_rows(text: str) -> dict[str, str]:
+    """Parameter -> value of a rendered two-column table (a value's first line)."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+        if len(cells) == 2 and cells[0]:
+            rows.setdefault(cells[0], cells[1])
+    return rows
+
+
+def write_evaluations(workspace: Workspace, session_id: str, *events: EvaluationDone) -> None:
+    writer = ProgressWriter(Engine(workspace).progress_path(session_id))
+    try:
+        for event in events:
+            writer.write(event)
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def paris(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time two hours ahead of UTC in October (CEST)."""
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("paris")
+async def test_a_running_session_shows_its_best_f1_so_far_in_local_times_and_warns(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    metadata = make_metadata(timestamp="20251005_115959", status="running", dataset=str(dataset))
+    status = metadata.execution_status
+    # Trained on another machine with a fresh heartbeat: running, whatever runs here.
+    status.host, status.pid = "gpu-box-1", 4242
+    status.last_heartbeat_at = datetime.now(UTC)
+    status.started_at = datetime(2025, 10, 5, 10, 0, 0, tzinfo=UTC)
+    status.resumed_at = [datetime(2025, 10, 5, 12, 30, 5, tzinfo=UTC)]
+    store.create(metadata)
+    write_evaluations(
+        workspace, "train_20251005_115959",
+        EvaluationDone(model="camembert-base", step=10, epoch=1.0, macro_f1=0.71,
+                       predicted_counts={"positive": 3, "negative": 5}),
+        # The best evaluation predicted one class for all eight texts.
+        EvaluationDone(model="camembert-base", step=20, epoch=2.0, macro_f1=0.79,
+                       predicted_counts={"positive": 8, "negative": 0}),
+        EvaluationDone(model="camembert-base", step=30, epoch=3.0, macro_f1=0.75),
+    )  # fmt: skip
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        assert screen.view is not None and screen.view.status == "running"
+        rows = table_rows(rendered(screen, "#detail-table"))
+        assert rows["Timestamp"] == "2025-10-05 11:59:59"
+        # Recorded in UTC, shown in local time; a resume keeps "Started" and adds its own row.
+        assert rows["Started"] == "2025-10-05 12:00:00"
+        assert rows["Resumed At"] == "2025-10-05 14:30:05"
+        assert rows["Completed"] == "-"
+        assert rows["Best F1"] == "0.79 so far (epoch 2 · step 20)"
+        assert rows["Warnings"] == (
+            "camembert-base predicted only class positive on the whole validation set"
+            " (its best evaluation, epoch 2 · step 20)"
+        )
+        # A session of one model has no table of models.
+        assert not screen.query_one("#detail-models", Static).display
+
+
+async def test_a_benchmark_shows_its_models_and_how_the_best_was_chosen(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    metadata = make_metadata(status="interrupted", mode="benchmark", dataset=str(dataset))
+    metadata.training_model_config.selected_models = [
+        "camembert-base", "/models/local/xlm-small", "bert-base-uncased",
+    ]  # fmt: skip
+    status = metadata.execution_status
+    status.models_trained = ["camembert-base"]
+    status.current_model = "/models/local/xlm-small"
+    status.best_model_choice = "tie on macro F1 0.8000 between a, b: the first model listed won"
+    store.create(metadata)
+    write_evaluations(
+        workspace, metadata.session_id,
+        EvaluationDone(model="camembert-base", step=10, epoch=1.0, macro_f1=0.8),
+        EvaluationDone(model="camembert-base", step=20, epoch=2.0, macro_f1=0.75),
+        EvaluationDone(model="/models/local/xlm-small", step=10, epoch=1.0, macro_f1=0.82),
+    )  # fmt: skip
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
+        rows = table_rows(rendered(screen, "#detail-table"))
+        assert rows["Best Model Choice"] == status.best_model_choice
+        assert rows["Best F1"] == "0.82 so far (xlm-small, epoch 1 · step 10)"
+        models = rendered(screen, "#detail-models")
+        assert "Models" in models
+        lines = [
+            [cell.strip() for cell in line.strip().strip("│").split("│")]
+            for line in models.splitlines()
+            if line.strip().startswith("│")
+        ]
+        assert lines == [
+            ["Model", "Best F1", "Best at", "Status"],
+            ["camembert-base", "0.800", "epoch 1 · step 10", "completed"],
+            ["xlm-small", "0.820", "epoch 1 · step 10", "interrupted"],
+            ["bert-base-uncased", "-", "-", "pending"],
+        ]

@@ -6,7 +6,15 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from llmtool_tui.widgets import ChartSeries, F1Chart
-from llmtool_tui.widgets.f1_chart import MARKERS, MAX_SERIES, f1_range, f1_ticks, tick_positions
+from llmtool_tui.widgets.f1_chart import (
+    MARKERS,
+    MAX_SERIES,
+    distinct_ticks,
+    f1_range,
+    f1_ticks,
+    numeric_ticks,
+    tick_positions,
+)
 
 
 class ChartApp(App[None]):
@@ -46,10 +54,13 @@ async def test_series_are_drawn_with_a_marker_each_and_labelled() -> None:
         drawn = chart.render()
         assert isinstance(drawn, Text)
         text = drawn.plain
-        assert f"{MARKERS[0] * 2} first" in text
-        assert f"{MARKERS[1] * 2} second" in text
+        assert MARKERS[0] in text and MARKERS[1] in text
         assert "e1" in text and "e2" in text
         assert "0.80" in text and "epoch" in text
+        # The legend is not drawn in the plot, where it would cover the top left points: the
+        # screen shows it beside the chart.
+        assert "first" not in text and "second" not in text
+        assert chart.legend(color=False).plain == f"{MARKERS[0]} first  {MARKERS[1]} second"
 
         chart.show_series([], x_label="epoch", empty_message="No evaluation yet.")
         assert str(chart.render()) == "No evaluation yet."
@@ -77,3 +88,40 @@ async def test_a_short_chart_has_fewer_ticks_and_never_two_on_one_row() -> None:
         rows = chart.render().plain.splitlines()
         labels = [row.split("┤")[0].strip() for row in rows if "┤" in row]
         assert labels == ["0.90", "0.80", "0.70"]
+
+
+def x_labels(chart: F1Chart) -> list[str]:
+    """The x tick labels as drawn: the row under the plot's bottom edge."""
+    rows = chart.render().plain.splitlines()
+    bottom = next(i for i, row in enumerate(rows) if "└" in row)
+    return rows[bottom + 1].split()
+
+
+def test_x_ticks_fall_on_round_values_each_once() -> None:
+    assert numeric_ticks(1.0, 3.0, 4, integers=True) == [1.0, 2.0, 3.0]
+    assert numeric_ticks(1.0, 3.0, 4) == [1.0, 1.5, 2.0, 2.5, 3.0]
+    assert numeric_ticks(10.0, 240.0, 5, integers=True) == [50.0, 100.0, 150.0, 200.0]
+    assert numeric_ticks(5.0, 5.0) == [5.0]
+    # Two positions on one day: the date once.
+    assert distinct_ticks([0.0, 0.4, 1.0], lambda x: "2025-10-05" if x < 1 else "2025-10-06") == (
+        [0.0, 1.0],
+        ["2025-10-05", "2025-10-06"],
+    )
+
+
+async def test_no_tick_label_is_drawn_twice() -> None:
+    app = ChartApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        chart = app.query_one(F1Chart)
+        # Two epochs on a narrow chart: plotext's own labels would be 1.00 1.00 2.00 2.00.
+        chart.show_series([ChartSeries("a", ((1.0, 0.7), (2.0, 0.8)))], x_label="epoch")
+        await pilot.pause()
+        assert x_labels(chart) == ["1", "2"]
+        # Sessions of one day on a date axis: the day once.
+        chart.show_series(
+            [ChartSeries("a", ((0.0, 0.7), (0.3, 0.8)))],
+            x_label="session date",
+            x_tick_label=lambda x: "2025-10-05",
+        )
+        await pilot.pause()
+        assert x_labels(chart) == ["2025-10-05"]

@@ -127,7 +127,7 @@ async def test_live_view_follows_progress_appended_to_the_file(
         evaluations = monitor.query_one(EvaluationsTable)
         assert evaluations.row_count == 1
         row = [cell.plain for cell in evaluations.get_row_at(0)]
-        assert row == ["bert-tiny", "1.00", "40", "0.4500", "0.812", "0.850"]
+        assert row == ["bert-tiny", "1.00", "40", "0.4500", "0.812", "0.850", ""]
         log = monitor.query_one(LogView)
         lines = [str(line) for line in log.lines]
         assert lines[0] == f"Following logs/training_runs/{SESSION}/progress.jsonl"

@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 
 from engine.errors import OperationError
-from engine.evaluations import best_evaluation, read_evaluations, session_scores
+from engine.evaluations import (
+    best_evaluation,
+    read_evaluations,
+    session_scores,
+    single_predicted_class,
+)
 from engine.facade import Engine
 from engine.progress import EvaluationDone, ProgressWriter, StatusChanged, StepLogged
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore
 from engine.workspace import Workspace
+from llmtool_tui.widgets.evaluations_table import predicted_cell
 
 BuildMetadata = Callable[..., TrainingMetadata]
 
@@ -130,3 +136,29 @@ def test_session_scores_give_each_sessions_best_f1_oldest_first(
     # A benchmark is grouped under its best model, not "(multiple)".
     assert scores[3].model == "xlm-roberta-base"
     assert Engine(workspace).session_scores() == scores
+
+
+def test_a_test_evaluation_on_the_last_step_keeps_the_validation_one(tmp_path: Path) -> None:
+    progress = tmp_path / "run" / "progress.jsonl"
+    write_events(
+        progress,
+        EvaluationDone(model="m", step=20, epoch=2.0, macro_f1=0.74),
+        # The final evaluation on a held-out test part falls on the same step.
+        EvaluationDone(model="m", split="test", step=20, epoch=2.0, macro_f1=0.9),
+    )
+    evaluations = read_evaluations(progress)
+    assert [(e.split, e.macro_f1) for e in evaluations] == [("validation", 0.74), ("test", 0.9)]
+    # The best is chosen among the validation evaluations, as Trainer chose the model.
+    best = best_evaluation(evaluations)
+    assert best is not None and best.split == "validation"
+
+
+def test_an_evaluation_that_predicted_one_class_for_every_text_is_told() -> None:
+    collapsed = EvaluationDone(step=10, predicted_counts={"positive": 0, "negative": 32})
+    assert single_predicted_class(collapsed) == "negative"
+    assert predicted_cell(collapsed).plain == "⚠ only negative"
+    healthy = EvaluationDone(step=10, predicted_counts={"positive": 12, "negative": 20})
+    assert single_predicted_class(healthy) is None
+    assert predicted_cell(healthy).plain == ""
+    # Written before the counts were recorded: nothing to say.
+    assert single_predicted_class(EvaluationDone(step=10)) is None

@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine.evaluations import read_evaluations
+from engine.progress import ModelStarted, parse_event
 from engine.schema import ModelConfig, TrainingMetadata
 from engine.sessions.creation import build_session_metadata, create_session
 from engine.store import SessionStore
 from engine.training import recorder as recorder_module
+from engine.training.metrics import score, scores_from_metrics
 from engine.training.recorder import EvaluationRecord, ResultsTable, RunRecorder
 from tests.test_training_support import dataset_config, write_tiny_dataset
 
@@ -121,3 +125,43 @@ def test_a_resumed_run_does_not_repeat_recorded_events(store: SessionStore, sess
     assert len(kinds) == 2
     assert sum('"event":"evaluation"' in line for line in lines) == 1
     assert lines[-1].startswith('{"time"') and lines[-2].endswith('"st')
+
+
+def test_an_evaluation_counts_the_predictions_of_each_class_through_trainer_metrics() -> None:
+    logits = np.array([[2.0, 0.1, 0.0], [1.5, 0.2, 0.1], [0.0, 3.0, 0.1], [0.9, 0.1, 0.3]])
+    scores = score(logits, np.array([0, 1, 1, 2]), ["pos", "neg", "neu"], multi_label=False)
+    assert scores.predicted_counts == {"pos": 3, "neg": 1, "neu": 0}
+    # As Trainer hands them back to the callbacks: floats, prefixed.
+    metrics = {f"eval_{key}": value for key, value in scores.as_metrics().items()}
+    assert scores_from_metrics(metrics) == scores
+    multi = score(np.array([[1.0, -1.0], [2.0, -0.5]]), np.array([[1, 0], [1, 1]]), LABELS, True)
+    assert multi.predicted_counts == {"a": 2, "b": 0}
+
+
+def test_the_predicted_counts_reach_the_progress_event(store: SessionStore, session: Path) -> None:
+    recorder = RunRecorder(store, session, session.parent.parent / "training_runs" / "r")
+    try:
+        recorder.open_results(LABELS)
+        record = _record(4)
+        record.predicted_counts = {"a": 0, "b": 32}
+        recorder.evaluation(record)
+    finally:
+        recorder.close()
+    (evaluation,) = read_evaluations(recorder.progress_path)
+    assert evaluation.predicted_counts == {"a": 0, "b": 32}
+
+
+def test_a_resumed_model_starts_from_its_checkpoints_step(
+    store: SessionStore, session: Path
+) -> None:
+    run_dir = store.workspace.run_dir(store.load(session).session_id)
+    recorder = RunRecorder(store, session, run_dir)
+    recorder.model_started("m", 1, 1, None)
+    recorder.model_started("m", 1, 1, "checkpoint-120")
+    recorder.close()
+    lines = (run_dir / "progress.jsonl").read_text().splitlines()
+    started = [event for event in map(parse_event, lines) if isinstance(event, ModelStarted)]
+    assert [(event.resumed_from, event.from_step) for event in started] == [
+        (None, 0),
+        ("checkpoint-120", 120),
+    ]

@@ -295,12 +295,10 @@ async def test_compare_and_the_performance_chart(hostile_workspace: Workspace) -
         await open_history(pilot)
         await pilot.press("space", "space", "c")
         compare = await wait_for_screen(pilot, CompareScreen)
-        await wait_until(pilot, lambda: compare.sessions is not None)
-        # The sessions' ids head the columns and name the curves (the legend).
-        assert_shown(await shown(pilot), "sid-a", "sid-b", "dataset-a", "model-b")
-        # At the end of the table, the F1 of the evaluations' class.
-        compare.query_one("#compare-scroll").scroll_end(animate=False, immediate=True)
-        assert_shown(await shown(pilot), "class")
+        await wait_until(pilot, lambda: compare.comparison is not None)
+        # The sessions' ids head the columns and name the curves (the legend); the results,
+        # first, name the evaluations' class.
+        assert_shown(await shown(pilot), "sid-a", "sid-b", "class", "dataset-a", "model-b")
 
         await pilot.press("escape", "g")
         chart = await wait_for_screen(pilot, PerformanceScreen)

@@ -197,6 +197,7 @@ class RunCallback(TrainerCallback):
                         accuracy=scores.accuracy,
                         macro_f1=scores.macro_f1,
                         per_class_f1=scores.per_class_f1,
+                        predicted_counts=scores.predicted_counts,
                     )
                 )
                 if split == "validation":

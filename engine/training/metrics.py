@@ -2,12 +2,16 @@
 
 Multi-label predictions are the labels whose logit is positive (sigmoid above 0.5); accuracy is
 then the share of texts whose whole label set is right (scikit-learn's subset accuracy).
+
+Each evaluation also counts the predictions per class: a model that predicts one class for the
+whole validation set (a collapsed model, which a macro F1 alone does not make obvious) is then
+named in the session's details.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +20,8 @@ MACRO_F1 = "macro_f1"
 ACCURACY = "accuracy"
 #: Prefix of per-class F1 metric keys: ``f1::<label>`` (labels may contain any character).
 PER_CLASS_PREFIX = "f1::"
+#: Prefix of the per-class prediction counts: ``predicted::<label>``.
+PREDICTED_PREFIX = "predicted::"
 
 
 @dataclass(frozen=True)
@@ -25,11 +31,17 @@ class Scores:
     macro_f1: float
     accuracy: float
     per_class_f1: dict[str, float]
+    predicted_counts: dict[str, int] = field(default_factory=dict)
+    """Texts predicted as each class (multi-label: texts given each label)."""
 
     def as_metrics(self) -> dict[str, float]:
         """Flat metric names as Trainer logs them (it adds the ``eval_`` prefix)."""
         metrics = {MACRO_F1: self.macro_f1, ACCURACY: self.accuracy}
         metrics.update({PER_CLASS_PREFIX + name: f1 for name, f1 in self.per_class_f1.items()})
+        # Trainer logs floats: the counts travel as floats and are read back as integers.
+        metrics.update(
+            {PREDICTED_PREFIX + name: float(n) for name, n in self.predicted_counts.items()}
+        )
         return metrics
 
 
@@ -48,11 +60,17 @@ def score(
         truth = np.asarray(targets).astype(int)
         labels = list(range(len(label_names)))
     per_class = f1_score(truth, predicted, average=None, labels=labels, zero_division=0)
+    counts = (
+        predicted.sum(axis=0) if multi_label else np.bincount(predicted, minlength=len(label_names))
+    )
     return Scores(
         macro_f1=float(f1_score(truth, predicted, average="macro", labels=labels, zero_division=0)),
         accuracy=float(accuracy_score(truth, predicted)),
         per_class_f1={
             name: float(value) for name, value in zip(label_names, per_class, strict=True)
+        },
+        predicted_counts={
+            name: int(count) for name, count in zip(label_names, counts, strict=True)
         },
     )
 
@@ -74,6 +92,7 @@ def metrics_function(
 def scores_from_metrics(metrics: dict[str, float], prefix: str = "eval_") -> Scores:
     """Read back the scores from a Trainer metrics dictionary."""
     per_class_key = prefix + PER_CLASS_PREFIX
+    predicted_key = prefix + PREDICTED_PREFIX
     return Scores(
         macro_f1=float(metrics[prefix + MACRO_F1]),
         accuracy=float(metrics[prefix + ACCURACY]),
@@ -81,5 +100,10 @@ def scores_from_metrics(metrics: dict[str, float], prefix: str = "eval_") -> Sco
             key[len(per_class_key) :]: float(value)
             for key, value in metrics.items()
             if key.startswith(per_class_key)
+        },
+        predicted_counts={
+            key[len(predicted_key) :]: round(value)
+            for key, value in metrics.items()
+            if key.startswith(predicted_key)
         },
     )

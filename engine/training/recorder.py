@@ -40,6 +40,7 @@ from engine.progress import (
     utc_now,
 )
 from engine.schema import TrainingMetadata
+from engine.sessions.checkpoints import checkpoint_step
 from engine.store import SessionStore
 from engine.workspace import PROGRESS_FILE, TRAIN_LOG_FILE
 
@@ -85,6 +86,8 @@ class EvaluationRecord:
     accuracy: float
     macro_f1: float
     per_class_f1: dict[str, float] = field(default_factory=dict)
+    predicted_counts: dict[str, int] = field(default_factory=dict)
+    """Texts predicted as each class: a model predicting one class for all is warned about."""
 
 
 class ResultsTable:
@@ -305,8 +308,16 @@ class RunRecorder:
             unit,
             f", resumed from {resumed_from}" if resumed_from else "",
         )
+        # A live view shows the checkpoint's step at once, not 0 until the first logged step.
+        from_step = checkpoint_step(Path(resumed_from)) if resumed_from else None
         self.progress.write(
-            ModelStarted(model=unit, index=index, total=total, resumed_from=resumed_from)
+            ModelStarted(
+                model=unit,
+                index=index,
+                total=total,
+                resumed_from=resumed_from,
+                from_step=from_step or 0,
+            )
         )
 
     def step(
@@ -358,6 +369,7 @@ class RunRecorder:
                     macro_f1=record.macro_f1,
                     accuracy=record.accuracy,
                     per_class_f1=record.per_class_f1,
+                    predicted_counts=record.predicted_counts,
                     split=record.split,
                 )
             )

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Literal
 
 import psutil
 
+from engine.evaluations import best_evaluation, read_evaluations
 from engine.liveness import check_liveness, current_host, current_process_started_at
-from engine.progress import utc_now
+from engine.progress import EvaluationDone, utc_now
 from engine.schema import Environment, SplitConfig, TrainingMetadata
 from engine.sessions.checkpoints import discard_all_incomplete
 from engine.sessions.resumability import (
@@ -92,6 +93,49 @@ def _is_disk_full(error: BaseException) -> bool:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:500] or type(error).__name__
+
+
+def choose_best(
+    results: list[UnitResult], evaluations: list[EvaluationDone]
+) -> tuple[UnitResult, str | None]:
+    """The benchmark's best model, and how it was chosen (None for a single model).
+
+    The highest macro F1 wins. Models tied on it (common with small validation sets, where
+    F1 moves in coarse steps) are told apart by the lower validation loss at their best
+    evaluation, a sign of more confident right answers; should that tie too, the first model
+    listed wins.
+    """
+    if len(results) < 2:
+        return results[0], None
+    top = max(result.best_f1 for result in results)
+    tied = [result for result in results if result.best_f1 == top]
+    if len(tied) == 1:
+        runner_up = max(result.best_f1 for result in results if result is not tied[0])
+        return tied[0], f"highest macro F1 ({top:.4f}, next {runner_up:.4f})"
+    names = ", ".join(result.name for result in tied)
+    losses = [_loss_at_best(result.name, evaluations) for result in tied]
+    if None in losses:
+        return tied[0], f"tie on macro F1 {top:.4f} between {names}: the first model listed won"
+    lowest = min(loss for loss in losses if loss is not None)
+    by_loss = [result for result, loss in zip(tied, losses, strict=True) if loss == lowest]
+    if len(by_loss) > 1:
+        return by_loss[0], (
+            f"tie on macro F1 {top:.4f} between {names}, and on validation loss between"
+            f" {', '.join(result.name for result in by_loss)}: the first model listed won"
+        )
+    shown = ", ".join(
+        f"{result.name} {loss:.4f}" for result, loss in zip(tied, losses, strict=True)
+    )
+    return by_loss[0], (
+        f"tie on macro F1 {top:.4f} between {names}: the lower validation loss at the best"
+        f" evaluation won ({shown})"
+    )
+
+
+def _loss_at_best(unit: str, evaluations: list[EvaluationDone]) -> float | None:
+    """The validation loss at ``unit``'s best evaluation (None when not recorded)."""
+    best = best_evaluation([e for e in evaluations if e.model == unit and e.split == "validation"])
+    return best.eval_loss if best is not None else None
 
 
 class Worker:
@@ -201,7 +245,11 @@ class Worker:
                 status.resume_count += 1
             now = utc_now()
             status.status = "running"
-            status.started_at = now
+            # "Started" stays the first start: a resume is recorded beside it.
+            if self.resume and status.started_at is not None:
+                status.resumed_at = [*status.resumed_at, now]
+            else:
+                status.started_at = now
             status.last_heartbeat_at = now
             status.pid = recorder.pid
             status.host = current_host()
@@ -289,8 +337,9 @@ class Worker:
             best_f1 = sum(result.best_f1 for result in results) / len(results)
             best_path = results[0].model_path.parent
             write_one_vs_all_map(best_path, results)
+            choice = None
         else:
-            winner = max(results, key=lambda result: result.best_f1)
+            winner, choice = choose_best(results, read_evaluations(recorder.progress_path))
             best_model, best_f1, best_path = winner.model, winner.best_f1, winner.model_path
         snapshot = recorder.snapshot
 
@@ -304,6 +353,7 @@ class Worker:
             status.models_trained = [result.name for result in results]
             status.best_model = best_model
             status.best_f1 = best_f1
+            status.best_model_choice = choice
             status.best_model_path = str(best_path)
             status.current_model = None
             status.current_model_index = None

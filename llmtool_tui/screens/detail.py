@@ -1,6 +1,9 @@
 """Selected Session Details: every parameter the metadata knows, and what can be done with it.
 
-The specification's rows come first, then the rest (SessionView.detail_rows()), then the
+The specification's rows come first, then the rest (SessionView.detail_rows()): times in local
+time, the best F1 so far while a run goes on, a warning for a model that predicted one class for
+the whole validation set. A benchmark's models follow in a table of their own (best F1, the
+evaluation it came from, status; how a tie was broken is in the "Best Model Choice" row). Then the
 "Action Mode" panel: resume (only for an incomplete, resumable session; otherwise why not),
 relaunch as is or with edits, stop a running session, its live view, its notes and tags, and its
 export as a template. The view is read again whenever the watcher reports a change of its file
@@ -24,7 +27,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, Label, Static
 
-from engine.details import MULTI_LINE_ROWS, specification_rows
+from engine.details import MULTI_LINE_ROWS, WARNINGS_ROW, specification_rows
 from engine.facade import Engine, SessionView
 from engine.schema import TrainingMetadata
 from engine.store import MetadataError
@@ -41,6 +44,7 @@ from llmtool_tui.messages import (
     StopRequested,
 )
 from llmtool_tui.untrusted import literal, visible
+from llmtool_tui.widgets.evaluations_table import format_metric
 from llmtool_tui.widgets.status import status_text
 
 TITLE = "Selected Session Details"
@@ -61,8 +65,39 @@ def details_table(view: SessionView, *, color: bool = True) -> Table:
     rows = view.detail_rows()
     specification_count = len(specification_rows(view.metadata, view.status))
     for position, (name, value) in enumerate(rows):
-        shown = status_text(value, color=color) if name == "Status" else detail_value(name, value)
+        if name == "Status":
+            shown = status_text(value, color=color)
+        else:
+            style = ("bold yellow" if color else "bold") if name == WARNINGS_ROW else ""
+            shown = detail_value(name, value, style)
         table.add_row(Text(name), shown, end_section=position == specification_count - 1)
+    return table
+
+
+def models_table(view: SessionView) -> Table | None:
+    """A benchmark's models: best F1 so far, the evaluation it came from, status; None for a
+    session of one model."""
+    results = view.model_results()
+    if not results:
+        return None
+    table = Table(box=box.SQUARE, expand=True, title="Models", title_justify="left")
+    table.title_style = "bold"
+    table.add_column("Model", overflow="fold", ratio=1)
+    table.add_column("Best F1", justify="right", no_wrap=True)
+    table.add_column("Best at", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    best = view.metadata.execution_status.best_model
+    for result in results:
+        # The model's name comes from the session's file.
+        name = literal(result.name, "bold" if result.model == best else "")
+        if result.model == best:
+            name.append(" (best)")
+        table.add_row(
+            name,
+            Text(format_metric(result.best_f1)),
+            Text(result.best_at),
+            Text(result.status),
+        )
     return table
 
 
@@ -131,6 +166,7 @@ class DetailScreen(Screen[None]):
         yield Static(literal(self.path.name), id="detail-status", classes="status-line")
         with VerticalScroll(id="detail-scroll"):
             yield Static(id="detail-table")
+            yield Static(id="detail-models")
         yield Static(id="detail-actions")
         yield Footer()
 
@@ -170,6 +206,10 @@ class DetailScreen(Screen[None]):
         self.query_one("#detail-table", Static).update(
             details_table(view, color=not self.app.no_color)
         )
+        models = models_table(view)
+        models_shown = self.query_one("#detail-models", Static)
+        models_shown.update(models or "")
+        models_shown.display = models is not None
         actions = self.query_one("#detail-actions", Static)
         actions.update(actions_table(view))
         actions.display = True
@@ -179,6 +219,7 @@ class DetailScreen(Screen[None]):
             literal(f"{self.path.name} cannot be read: {reason}", "red")
         )
         self.query_one("#detail-table", Static).update("")
+        self.query_one("#detail-models", Static).display = False
         self.query_one("#detail-actions", Static).display = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
