@@ -26,7 +26,14 @@ from llmtool_tui.dialogs import ConfirmDialog, LocateDatasetDialog, RelaunchEdit
 from llmtool_tui.screens import DetailScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import ProgressPanel
-from tests.fakes import FAKE_WORKER_MODULE, IDLE_MODULE, idle_process, record_running, worker_env
+from tests.fakes import (
+    FAKE_WORKER_MODULE,
+    IDLE_MODULE,
+    idle_process,
+    model_folder,
+    record_running,
+    worker_env,
+)
 from tests.pilots import open_detail
 
 BuildMetadata = Callable[..., TrainingMetadata]
@@ -63,11 +70,7 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
 @pytest.fixture
 def local_model(tmp_path: Path) -> Path:
     """A model directory that passes the availability check (the fake worker never loads it)."""
-    model = tmp_path / "local-model"
-    model.mkdir()
-    (model / "config.json").write_text('{"model_type": "bert"}')
-    (model / "model.safetensors").write_bytes(b"")
-    return model
+    return model_folder(tmp_path / "local-model")
 
 
 async def wait_for_completed_run(pilot: Pilot[None]) -> MonitorScreen:

@@ -39,7 +39,7 @@ from llmtool_tui.dialogs import RelaunchEditDialog
 from llmtool_tui.dialogs.relaunch_edit import RelaunchEdits
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.validators import validator_for
-from tests.fakes import FAKE_WORKER_MODULE
+from tests.fakes import FAKE_WORKER_MODULE, model_folder
 from tests.pilots import open_detail, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
@@ -103,10 +103,7 @@ def test_warnings_name_a_batch_larger_than_the_data_and_a_length_that_cuts_texts
 def test_a_relaunch_warns_and_still_prepares(
     workspace: Workspace, make_metadata: BuildMetadata, dataset: Path, tmp_path: Path
 ) -> None:
-    model = tmp_path / "model"
-    model.mkdir()
-    (model / "config.json").write_text('{"model_type": "bert"}')
-    (model / "model.safetensors").write_bytes(b"")
+    model = model_folder(tmp_path / "model")
     metadata = make_metadata(status="completed", dataset=str(dataset), model=str(model))
     metadata.dataset_config.split.train_size = 100
     path = SessionStore(workspace).create(metadata)

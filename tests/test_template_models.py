@@ -26,23 +26,16 @@ from llmtool_tui.cli import main
 from llmtool_tui.dialogs import ImportTemplateDialog, MessageDialog
 from llmtool_tui.screens import HistoryScreen
 from llmtool_tui.screenshots import wait_until
+from tests.fakes import model_folder
 from tests.pilots import open_history, wait_for_screen
 
 BuildMetadata = Callable[..., TrainingMetadata]
 
 
-def _model_folder(path: Path) -> Path:
-    """A folder that passes the availability check (nothing here loads it)."""
-    path.mkdir(parents=True)
-    (path / "config.json").write_text('{"model_type": "bert"}')
-    (path / "model.safetensors").write_bytes(b"")
-    return path
-
-
 @pytest.fixture
 def template(make_metadata: BuildMetadata, tmp_path: Path, dataset: Path) -> Path:
     """The template of an interrupted session trained on a local folder ``tiny`` elsewhere."""
-    elsewhere = _model_folder(tmp_path / "alice" / "models" / "tiny")
+    elsewhere = model_folder(tmp_path / "alice" / "models" / "tiny")
     metadata = make_metadata(status="interrupted", model=str(elsewhere), dataset=str(dataset))
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -88,7 +81,7 @@ def test_importing_again_with_the_model_folder_updates_the_same_session(
     engine = Engine(here)
     first = engine.import_template(template, dataset=dataset)
     mtime = first.path.stat().st_mtime_ns
-    folder = _model_folder(tmp_path / "bob-models" / "tiny")
+    folder = model_folder(tmp_path / "bob-models" / "tiny")
     second = engine.import_template(template, models=[folder])
     assert (second.created, second.updated, second.path) == (False, True, first.path)
     assert second.missing_models == [] and second.models == [str(folder.resolve())]
@@ -103,7 +96,7 @@ def test_importing_again_with_the_model_folder_updates_the_same_session(
 def test_a_model_folder_next_to_the_template_is_found(
     template: Path, here: Workspace, dataset: Path
 ) -> None:
-    _model_folder(template.parent / "tiny")
+    model_folder(template.parent / "tiny")
     result = Engine(here).import_template(template, dataset=dataset)
     assert result.missing_models == []
     assert result.models == [str((template.parent / "tiny").resolve())]
@@ -116,7 +109,7 @@ def test_a_model_folder_that_matches_no_model_is_refused(
     metadata.training_model_config.selected_models = ["/a/tiny", "/a/small"]
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(export_template(metadata).document))
-    other = _model_folder(tmp_path / "large")
+    other = model_folder(tmp_path / "large")
     with pytest.raises(BadInputError, match="the session's models are 'tiny', 'small'"):
         Engine(here).import_template(path, models=[other])
     incomplete = tmp_path / "tiny"
@@ -139,18 +132,18 @@ def test_the_import_command_takes_model_and_says_what_is_missing(
     assert "model: tiny (not on this machine)" in captured.out
     assert "--model PATH" in captured.out and "'tiny' was a local directory" in captured.err
 
-    folder = _model_folder(tmp_path / "models" / "tiny")
+    folder = model_folder(tmp_path / "models" / "tiny")
     assert main(["import", str(template), "--model", str(folder), "--json", *ws]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["updated"] is True and document["missing_models"] == []
     assert document["models"] == [str(folder.resolve())]
 
 
-async def test_the_import_dialog_takes_the_model_folder(
+async def test_the_import_dialog_takes_themodel_folder(
     template: Path, here: Workspace, dataset: Path, tmp_path: Path
 ) -> None:
     Engine(here).import_template(template, dataset=dataset)
-    folder = _model_folder(tmp_path / "models" / "tiny")
+    folder = model_folder(tmp_path / "models" / "tiny")
     async with make_app(Engine(here)).run_test(size=(100, 30)) as pilot:
         await open_history(pilot)
         await pilot.press("i")

@@ -42,6 +42,15 @@ def make_session(workspace: Workspace, timestamp: str = "20250101_120000", **sta
     return SessionStore(workspace).create(session_metadata(timestamp, **status))
 
 
+def model_folder(path: Path) -> Path:
+    """A model folder that passes the availability check (config and weights present); nothing
+    the tests that use it runs loads it."""
+    path.mkdir(parents=True)
+    (path / "config.json").write_text('{"model_type": "bert"}')
+    (path / "model.safetensors").write_bytes(b"")
+    return path
+
+
 def worker_env(**variables: str) -> dict[str, str]:
     """os.environ plus the repository on PYTHONPATH (to find the fake worker) and ``variables``."""
     env = dict(os.environ)
