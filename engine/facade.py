@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
-from engine.errors import BadInputError, DatasetMissingError, OperationError
+from engine.errors import BadInputError, DatasetMissingError, OperationError, Remedy
 from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import History, numbered
@@ -31,6 +31,8 @@ from engine.liveness import (
     refuse_if_active,
 )
 from engine.rows import SessionRow
+from engine.sessions.hyperparameters import hyperparameter_warnings, validate_hyperparameters
+from engine.sessions.resumability import Obstacle, ResumeRefusedError
 from engine.store import (
     DEFAULT_LIMIT,
     MetadataError,
@@ -73,7 +75,8 @@ class SessionView:
     metadata: TrainingMetadata
     liveness: Liveness
     resumable: bool
-    resume_blocker: str | None
+    resume_obstacle: Obstacle | None
+    """Why it cannot be resumed now, and the fix (None when it can)."""
     evaluations: list[EvaluationDone] = field(default_factory=list)
     """The run's evaluations so far (from its progress file)."""
     evaluations_error: str | None = None
@@ -83,14 +86,30 @@ class SessionView:
     def status(self) -> str:
         return self.liveness.status_to_show
 
-    def detail_rows(self) -> list[tuple[str, str]]:
-        """The "Selected Session Details" rows."""
+    @property
+    def resume_blocker(self) -> str | None:
+        """Why it cannot be resumed now, in the shell's words."""
+        return None if self.resume_obstacle is None else str(self.resume_obstacle)
+
+    @property
+    def resume_needs_answer(self) -> bool:
+        """Resuming is possible after the user answers: where the dataset moved, or whether to
+        accept a change (``force``)."""
+        obstacle = self.resume_obstacle
+        return obstacle is not None and obstacle.kind in ("dataset-missing", "forceable")
+
+    def detail_rows(self, *, in_app: bool = False) -> list[tuple[str, str]]:
+        """The "Selected Session Details" rows, fixes worded for the app or for the shell."""
         rows = list(detail_rows(self.metadata, self.status, self.evaluations))
         if self.evaluations_error:
             rows.append(("Evaluations", self.evaluations_error))
         if self.liveness.reason:
             rows.append(("Liveness", self.liveness.reason))
-        rows.append(("Resumable", "yes" if self.resumable else f"no: {self.resume_blocker}"))
+        obstacle = self.resume_obstacle
+        if obstacle is None:
+            rows.append(("Resumable", "yes"))
+        else:
+            rows.append(("Resumable", f"no: {obstacle.in_app() if in_app else obstacle}"))
         return rows
 
     def to_json(self) -> dict[str, Any]:
@@ -326,12 +345,10 @@ class Engine:
         if _is_dead_local(liveness):
             metadata = self.store.load(path)
         assessment = assess_resume(self.workspace, metadata)
-        blocker = assessment.blocker
+        obstacle = assessment.obstacle
         if liveness.status_to_show in ("running", "stale", "starting"):
-            blocker = f"the session is {liveness.status_to_show}; stop it first"
-        view = SessionView(
-            path, metadata, liveness, assessment.resumable and blocker is None, blocker
-        )
+            obstacle = Obstacle(f"the session is {liveness.status_to_show}; stop it first", None)
+        view = SessionView(path, metadata, liveness, obstacle is None, obstacle)
         try:
             view.evaluations = self.read_evaluations(metadata.session_id)
         except OperationError as exc:
@@ -460,10 +477,13 @@ class Engine:
         return target
 
     def check_hyperparameters(self, config: ModelConfig) -> None:
-        """Raise BadInputError naming the first invalid hyperparameter of ``config``."""
-        from engine.sessions.creation import validate_hyperparameters
+        """Raise BadInputError naming the first invalid hyperparameter of ``config``: out of
+        the bounds every front end applies, or a max length beyond what a model takes."""
+        from engine.analysis.catalog import model_max_tokens
 
-        problems = validate_hyperparameters(config)
+        models = config.models()
+        max_tokens = min(model_max_tokens(model) for model in models) if models else None
+        problems = validate_hyperparameters(config, max_tokens=max_tokens)
         if problems:
             raise BadInputError(problems[0])
 
@@ -563,32 +583,44 @@ class Engine:
         )
         check_models(config.models())
         metadata = build_session_metadata(analysis, config, workflow=workflow)
-        return PreparedRun(create_session(self.store, metadata, save=save), metadata)
+        path = create_session(self.store, metadata, save=save)
+        return PreparedRun(path, metadata, warnings=_hyperparameter_warnings(metadata))
 
-    def prepare_resume(self, path: Path, *, force: bool = False) -> PreparedRun:
+    def prepare_resume(
+        self, path: Path, *, force: bool = False, dataset: Path | None = None
+    ) -> PreparedRun:
         """Check, once, that a session can be resumed now.
 
-        Raises DatasetMissingError when the dataset moved, BadInputError with the reason when
-        the session cannot be resumed otherwise (running, completed, no checkpoint, changed
-        data or thread count without ``force``, trained without saved metadata).
+        ``dataset`` is the dataset's new place when it moved: it must be the same file (its
+        fingerprint is checked, unless ``force``), and is saved into the session before it
+        resumes. Raises DatasetMissingError when the dataset moved and no new place is given,
+        ResumeRefusedError with the obstacle when it cannot be resumed otherwise (completed, no
+        checkpoint, a model missing, changed data, thread count or world size without
+        ``force``), BadInputError when it runs or was trained without saved metadata.
         """
         from engine.sessions.resumability import assess_resume
 
         metadata = self.store.load(path)
         if path.parent.parent == self.workspace.runs_dir:
             raise BadInputError(
-                f"{metadata.session_id} was trained with --no-save: it cannot be"
-                f" resumed; relaunch it with `llmtool-tui relaunch {path}`"
+                f"{metadata.session_id} was trained with --no-save: it cannot be resumed",
+                Remedy(
+                    shell=f"relaunch it with `llmtool-tui relaunch {path}`",
+                    app="press l to relaunch it",
+                ),
             )
         liveness = self.live_status(path, metadata)
         refuse_if_active(liveness, metadata)
-        if _is_dead_local(liveness):
-            # live_status has just written the truth (interrupted) into the file.
+        if _is_dead_local(liveness) or dataset is not None:
+            # live_status has just written the truth (interrupted) into the file, or
+            # locate_dataset the dataset's new place.
+            if dataset is not None:
+                self.locate_dataset(path, dataset, accept_changed=force)
             metadata = self.store.load(path)
         _check_dataset_present(metadata)
         assessment = assess_resume(self.workspace, metadata, force=force)
-        if not assessment.resumable:
-            raise BadInputError(f"cannot resume {metadata.session_id}: {assessment.blocker}")
+        if assessment.obstacle is not None:
+            raise ResumeRefusedError(metadata.session_id, assessment.obstacle)
         return PreparedRun(path, metadata, resume=True, force=force, warnings=assessment.warnings)
 
     def prepare_relaunch(
@@ -611,9 +643,11 @@ class Engine:
         document, _removed = without_unsafe_keys(metadata.to_document())
         metadata = TrainingMetadata.from_document(document)
         check_models(metadata.training_model_config.models())
-        return PreparedRun(create_session(self.store, metadata, save=True), metadata)
+        path = create_session(self.store, metadata, save=True)
+        return PreparedRun(path, metadata, warnings=_hyperparameter_warnings(metadata))
 
     def launch(self, prepared: PreparedRun, *, detach: bool = True) -> WorkerHandle:
+        self.check_hyperparameters(metadata.training_model_config)
         """Start the worker of a prepared session (detached: it outlives this process)."""
         from engine.supervisor import launch_worker
 
@@ -644,9 +678,11 @@ class Engine:
             self.prepare_new_session(analysis, model_config, save=save, workflow=workflow)
         )
 
-    def resume(self, path: Path, *, force: bool = False) -> LaunchedSession:
+    def resume(
+        self, path: Path, *, force: bool = False, dataset: Path | None = None
+    ) -> LaunchedSession:
         """Continue an incomplete session from its newest complete checkpoint, detached."""
-        return self._launched(self.prepare_resume(path, force=force))
+        return self._launched(self.prepare_resume(path, force=force, dataset=dataset))
 
     def relaunch(
         self, path: Path, *, dataset: Path | None = None, overrides: dict[str, str] | None = None
@@ -677,12 +713,15 @@ class Engine:
 
         return self.store.update(path, apply, keep_mtime=True)
 
-    def locate_dataset(self, path: Path, new_dataset: Path) -> TrainingMetadata:
+    def locate_dataset(
+        self, path: Path, new_dataset: Path, *, accept_changed: bool = False
+    ) -> TrainingMetadata:
         """Point a session at its dataset's new location, after checking it is the same file.
 
-        The new file's fingerprint (sha256 and size) must match the recorded one; a session
-        without a fingerprint accepts any readable file. The path is saved under the file lock.
-        Raises BadInputError when the file is missing or differs.
+        The new file's fingerprint (sha256 and size) must match the recorded one, unless
+        ``accept_changed`` (resuming with ``force``: the resume then warns that the data
+        changed); a session without a fingerprint accepts any readable file. The path is saved
+        under the file lock. Raises BadInputError when the file is missing or differs.
         """
         from engine.analysis.dataset_file import open_dataset
         from engine.analysis.fingerprint import fingerprint_file
@@ -693,13 +732,17 @@ class Engine:
         open_dataset(new_dataset).close()
         new_dataset = new_dataset.resolve()
         recorded = self.store.load(path).dataset_config.fingerprint
-        if recorded is not None:
+        if recorded is not None and not accept_changed:
             found = fingerprint_file(new_dataset)
             if (found.sha256, found.size_bytes) != (recorded.sha256, recorded.size_bytes):
                 raise BadInputError(
                     f"{new_dataset.name} is not the session's dataset (sha256 or size differ:"
-                    f" {found.size_bytes:,} bytes vs {recorded.size_bytes:,} recorded); pick the"
-                    " original file, or relaunch with --dataset to train on new data"
+                    f" {found.size_bytes:,} bytes vs {recorded.size_bytes:,} recorded)",
+                    Remedy(
+                        shell="give the original file, resume with --force to continue on this"
+                        " one anyway, or relaunch with --dataset to train on new data",
+                        app="give the original file, or press e to relaunch on new data",
+                    ),
                 )
 
         def point_to_new_file(metadata: TrainingMetadata) -> None:
@@ -790,8 +833,11 @@ class Engine:
         output = expand_user(str(output))
         if output.exists() and not overwrite:
             raise BadInputError(
-                f"{output} exists; choose another file or pass --force to replace it"
-                " (in the app: confirm the replacement)"
+                f"{output} exists",
+                Remedy(
+                    shell="choose another file or pass --force to replace it",
+                    app="choose another file, or confirm the replacement",
+                ),
             )
         if not output.parent.is_dir():
             raise BadInputError(f"folder {output.parent} does not exist; create it first")
@@ -806,14 +852,23 @@ class Engine:
             raise OperationError(f"cannot write {output}: {exc.strerror or exc}") from None
         return exported
 
-    def import_template(self, source: Path, *, dataset: Path | None = None) -> ImportResult:
-        """A new pending session from a template or metadata file (see engine.templates).
+    def import_template(
+        self, source: Path, *, dataset: Path | None = None, models: Sequence[Path] = ()
+    ) -> ImportResult:
+        """A new pending session from a template or metadata file (see engine.templates), or the
+        dataset and model folders given here for the session it became already.
 
-        Raises BadInputError for a bad file or dataset, StoreError when nothing can be written.
+        Raises BadInputError for a bad file, dataset or model folder, StoreError when nothing
+        can be written.
         """
         from engine.templates import import_session
 
-        return import_session(self.store, expand_user(str(source)), dataset=dataset)
+        return import_session(
+            self.store,
+            expand_user(str(source)),
+            dataset=dataset,
+            models=[expand_user(str(model)) for model in models],
+        )
 
     def plan_cleanup(
         self,
@@ -849,6 +904,14 @@ def _check_dataset_present(metadata: TrainingMetadata) -> None:
     """Raise DatasetMissingError when the recorded dataset file is gone."""
     recorded = metadata.dataset_config.primary_file
     if recorded and not expand_user(recorded).is_file():
+def _hyperparameter_warnings(metadata: TrainingMetadata) -> tuple[str, ...]:
+    return tuple(
+        hyperparameter_warnings(
+            metadata.training_model_config, metadata.dataset_config, metadata.text_analysis
+        )
+    )
+
+
         raise DatasetMissingError(metadata.session_id, recorded)
 
 

@@ -62,7 +62,7 @@ def details_table(view: SessionView, *, color: bool = True) -> Table:
     table = Table(box=box.SQUARE, expand=True, show_edge=True, pad_edge=True)
     table.add_column("Parameter", no_wrap=True, style="bold")
     table.add_column("Value", overflow="fold", ratio=1)
-    rows = view.detail_rows()
+    rows = view.detail_rows(in_app=True)
     specification_count = len(specification_rows(view.metadata, view.status))
     for position, (name, value) in enumerate(rows):
         if name == "Status":
@@ -116,11 +116,15 @@ def actions_table(view: SessionView) -> Table:
             Text(key, style=style), Text(name, style=style), Text(description, style=style)
         )
 
+    obstacle = view.resume_obstacle
     if view.resumable:
         action("r", "resume", "Continue incomplete training from its last checkpoint")
+    elif obstacle is not None and view.resume_needs_answer:
+        # The reason may name the dataset's path; the app asks where it is, or to confirm.
+        action("r", "resume", f"Continue from its last checkpoint ({visible(obstacle.in_app())})")
     else:
         # The reason may name a checkpoint path or the session's files.
-        blocker = visible(view.resume_blocker or "no checkpoint")
+        blocker = visible(obstacle.in_app() if obstacle is not None else "no checkpoint")
         action("r", "resume", f"not available: {blocker}", "dim")
     action("l", "relaunch", "Start fresh with the same parameters (a new session)")
     action("e", "edit", "Edit dataset, model, epochs, batch size, learning rate; relaunch")
@@ -229,7 +233,7 @@ class DetailScreen(Screen[None]):
         if view is None:
             return False
         if action == "resume":
-            if view.resumable:
+            if view.resumable or view.resume_needs_answer:
                 return True
             # Blocked for a reason (shown in the panel): dimmed; pointless (completed): hidden.
             return False if view.status in NOT_RESUMABLE_STATUSES else None
