@@ -642,12 +642,12 @@ class Engine:
         metadata = relaunch_metadata(source, dataset=dataset, overrides=overrides)
         document, _removed = without_unsafe_keys(metadata.to_document())
         metadata = TrainingMetadata.from_document(document)
+        self.check_hyperparameters(metadata.training_model_config)
         check_models(metadata.training_model_config.models())
         path = create_session(self.store, metadata, save=True)
         return PreparedRun(path, metadata, warnings=_hyperparameter_warnings(metadata))
 
     def launch(self, prepared: PreparedRun, *, detach: bool = True) -> WorkerHandle:
-        self.check_hyperparameters(metadata.training_model_config)
         """Start the worker of a prepared session (detached: it outlives this process)."""
         from engine.supervisor import launch_worker
 
@@ -900,10 +900,6 @@ class Engine:
         return apply_cleanup(plan)
 
 
-def _check_dataset_present(metadata: TrainingMetadata) -> None:
-    """Raise DatasetMissingError when the recorded dataset file is gone."""
-    recorded = metadata.dataset_config.primary_file
-    if recorded and not expand_user(recorded).is_file():
 def _hyperparameter_warnings(metadata: TrainingMetadata) -> tuple[str, ...]:
     return tuple(
         hyperparameter_warnings(
@@ -912,6 +908,10 @@ def _hyperparameter_warnings(metadata: TrainingMetadata) -> tuple[str, ...]:
     )
 
 
+def _check_dataset_present(metadata: TrainingMetadata) -> None:
+    """Raise DatasetMissingError when the recorded dataset file is gone."""
+    recorded = metadata.dataset_config.primary_file
+    if recorded and not expand_user(recorded).is_file():
         raise DatasetMissingError(metadata.session_id, recorded)
 
 

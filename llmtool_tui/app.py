@@ -180,9 +180,6 @@ class StudioApp(App[None]):
     def on_resume_requested(self, message: ResumeRequested) -> None:
         self._launch("resume", message.path)
 
-    def on_relaunch_requested(self, message: RelaunchRequested) -> None:
-        if message.edits is not None:
-            self._launch("relaunch", message.path, message.edits.dataset, message.edits.overrides)
     def _ask_to_force_resume(self, path: Path, refused: ResumeRefusedError) -> None:
         """A change only ``force`` accepts (data, threads, world size): say it, ask, resume."""
 
@@ -201,6 +198,9 @@ class StudioApp(App[None]):
             confirmed,
         )
 
+    def on_relaunch_requested(self, message: RelaunchRequested) -> None:
+        if message.edits is not None:
+            self._launch("relaunch", message.path, message.edits.dataset, message.edits.overrides)
             return
 
         def confirmed(answer: bool | None) -> None:
@@ -225,11 +225,11 @@ class StudioApp(App[None]):
         path: Path,
         dataset: Path | None = None,
         overrides: dict[str, str] | None = None,
+        *,
+        force: bool = False,
     ) -> None:
         engine = self.engine
         try:
-        *,
-        force: bool = False,
             if how == "resume":
                 launched: LaunchedSession = await asyncio.to_thread(
                     engine.resume, path, force=force
@@ -239,11 +239,11 @@ class StudioApp(App[None]):
                     engine.relaunch, path, dataset=dataset, overrides=overrides
                 )
         except DatasetMissingError as missing:
-
+            # Located, the same session resumes (or the relaunch starts) on the file found.
             def located(metadata: object) -> None:
                 if metadata is not None:
                     self._launch(how, path, None, overrides, force=force)
-            # Located, the same session resumes (or the relaunch starts) on the file found.
+
             self.push_screen(
                 dialogs.LocateDatasetDialog(engine, path, missing.dataset, then=how), located
             )
