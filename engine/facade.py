@@ -44,6 +44,7 @@ from engine.store import (
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
+    import asyncio
     from datetime import datetime, timedelta
 
     from engine.analysis import DatasetAnalysis
@@ -380,12 +381,15 @@ class Engine:
         return watcher.changes()
 
     def tail(
-        self, session_id: str, *, from_start: bool = True
+        self, session_id: str, *, from_start: bool = True, caught_up: asyncio.Event | None = None
     ) -> AsyncGenerator[ProgressEvent, None]:
-        """A session's progress events, following the file as the worker appends to it."""
+        """A session's progress events, following the file as the worker appends to it;
+        ``caught_up`` is set once those already written have been yielded."""
         from engine.tailer import tail_progress
 
-        return tail_progress(self.progress_path(session_id), from_start=from_start)
+        return tail_progress(
+            self.progress_path(session_id), from_start=from_start, caught_up=caught_up
+        )
 
     # -- actions -------------------------------------------------------------------------------
 

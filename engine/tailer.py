@@ -79,7 +79,11 @@ async def _end_of_last_line(handle: AsyncBufferedReader, size: int) -> int:
 
 
 async def tail_progress(
-    path: Path, *, from_start: bool = True, poll_interval: float = DEFAULT_POLL_INTERVAL_S
+    path: Path,
+    *,
+    from_start: bool = True,
+    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+    caught_up: asyncio.Event | None = None,
 ) -> AsyncGenerator[ProgressEvent, None]:
     """Yield the events of a progress.jsonl file, then each one appended, until cancelled.
 
@@ -88,6 +92,8 @@ async def tail_progress(
         from_start: yield the events already in the file; with False, only the ones appended
             after the call (a file created later, or replacing this one, is read whole).
         poll_interval: seconds between two looks at the file when nothing new was found.
+        caught_up: set once every event already in the file has been yielded (or there is no
+            file yet): a view can then show the run as it stands, not the steps it went through.
 
     Unparsable lines, and lines over MAX_LINE_BYTES, are skipped. A file that shrinks
     (truncated) or changes inode (replaced) is read again from its beginning. The file is
@@ -153,6 +159,8 @@ async def tail_progress(
                     for event in lines.events(data):
                         yield event
             if not grew:
+                if caught_up is not None:
+                    caught_up.set()
                 await asyncio.sleep(poll_interval)
     finally:
         if handle is not None:

@@ -160,6 +160,9 @@ class StudioApp(App[None]):
             self._open_live_view(message.path, message.session_id)
 
     def _open_live_view(self, path: Path, session_id: str) -> None:
+        if isinstance(self.screen, screens.MonitorScreen) and self.screen.path == path:
+            # Resumed from its own live view (r): it follows the same file, the new run's too.
+            return
         self.push_screen(
             screens.MonitorScreen(self.engine, self.sessions_changed, path, session_id, self.clock)
         )

@@ -22,14 +22,15 @@ from engine.progress import (
     StepLogged,
 )
 from engine.schema import TrainingMetadata
-from engine.store import SessionStore
+from engine.store import SessionStore, read_metadata
 from engine.workspace import Workspace
 from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import EvaluationsTable, LogView, ProgressPanel
 from llmtool_tui.widgets.progress_panel import RunProgress, format_duration
-from tests.fakes import IDLE_MODULE, idle_process, record_running
+from tests.fakes import IDLE_MODULE, idle_process, record_running, worker_env
+from tests.test_app_actions import WORKER_TIMEOUT_S, FakeWorkerEngine
 
 BuildMetadata = Callable[..., TrainingMetadata]
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -213,3 +214,120 @@ def test_eta_is_timed_from_the_last_resume() -> None:
 )  # fmt: skip
 def test_durations_read_naturally(seconds: float, shown: str) -> None:
     assert format_duration(seconds) == shown
+
+
+def test_a_resume_starts_from_its_checkpoint_with_the_total_it_had() -> None:
+    progress = RunProgress()
+    progress.apply(ModelStarted(time=at(0), model="m"))
+    progress.apply(StepLogged(time=at(10), step=30, max_steps=60, epoch=0.5, loss=0.7))
+    # A stop checkpoints past the last logged step: the run stands there.
+    progress.apply(CheckpointSaved(time=at(11), model="m", step=35, path="checkpoint-35"))
+    assert (progress.step, progress.max_steps) == (35, 60)
+    # The resumed run starts from the checkpoint and logs no step for a while.
+    progress.apply(
+        ModelStarted(time=at(500), model="m", resumed_from="checkpoint-35", from_step=35)
+    )
+    assert (progress.step, progress.max_steps, progress.eta_seconds) == (35, 60, None)
+    progress.apply(StepLogged(time=at(510), step=40, max_steps=60))
+    progress.apply(StepLogged(time=at(520), step=45, max_steps=60))
+    assert progress.eta_seconds == pytest.approx(30.0)
+    # Another model starts from nothing: its total is not the previous one's.
+    progress.apply(ModelStarted(time=at(600), model="other", index=2, total=2))
+    assert (progress.step, progress.max_steps) == (0, None)
+
+
+async def test_live_view_after_a_resume_never_goes_below_the_checkpoint(
+    workspace: Workspace,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    progress: ProgressWriter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store.create(make_metadata(status="interrupted"))
+    # A first attempt long enough to be read in several batches, stopped at step 2000.
+    progress.write(StatusChanged(time=at(0), status="running"))
+    progress.write(ModelStarted(time=at(0), model="bert-tiny"))
+    for step in range(1, 2000):
+        progress.write(StepLogged(time=at(step / 100), step=step, max_steps=4000, loss=1.0))
+    progress.write(CheckpointSaved(time=at(21), model="bert-tiny", step=2000, path="ckpt"))
+    progress.write(StatusChanged(time=at(22), status="interrupted"))
+    shown: list[str] = []
+    render = ProgressPanel.render_progress
+
+    def recorded(panel: ProgressPanel) -> None:
+        render(panel)
+        shown.append(str(panel.query_one("#progress-steps", Static).render()))
+
+    monkeypatch.setattr(ProgressPanel, "render_progress", recorded)
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        await wait_until(pilot, lambda: monitor.events_seen == 2003)
+        assert text_of(monitor, "#progress-steps") == "Step 2000/4000"
+        # The resumed worker starts from the checkpoint; its first logged step comes later.
+        progress.write(StatusChanged(time=at(100), status="running"))
+        progress.write(
+            ModelStarted(time=at(101), model="bert-tiny", resumed_from="checkpoint-2000",
+                         from_step=2000)
+        )  # fmt: skip
+        await wait_until(pilot, lambda: monitor.events_seen == 2005)
+        assert text_of(monitor, "#progress-steps") == "Step 2000/4000"
+        progress.write(StepLogged(time=at(110), step=2001, max_steps=4000, loss=0.5))
+        await wait_until(pilot, lambda: monitor.events_seen == 2006)
+        # A live view opened now reads the whole file: it shows where the run stands at once.
+        await pilot.press("escape")
+        await pilot.press("m")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, MonitorScreen)
+                and pilot.app.screen is not monitor
+                and pilot.app.screen.events_seen == 2006
+            ),
+        )
+        assert text_of(pilot.app.screen, "#progress-steps") == "Step 2001/4000"
+    steps = [text for text in shown if text.startswith("Step")]
+    assert steps and all(int(text.split()[1].split("/")[0]) >= 2000 for text in steps), steps
+    assert not any("?" in text or text.startswith("Step 0") for text in shown), shown
+
+
+async def test_a_session_without_steps_waits_for_the_first_one_not_for_step_0(
+    workspace: Workspace, running_session: Path, progress: ProgressWriter
+) -> None:
+    progress.write(ModelStarted(time=at(1), model="bert-tiny", index=1, total=2))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        await wait_until(pilot, lambda: monitor.events_seen == 1)
+        assert text_of(monitor, "#progress-steps") == "Waiting for the first step"
+
+
+async def test_the_live_view_of_an_interrupted_session_resumes_it_in_place(
+    workspace: Workspace,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    dataset: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in worker_env(FAKE_WORKER_STEPS="20", FAKE_WORKER_STEP_S="0.02").items():
+        monkeypatch.setenv(name, value)
+    engine = FakeWorkerEngine(workspace)
+    path = store.create(make_metadata(status="interrupted", dataset=str(dataset)))
+    try:
+        async with make_app(engine, clock=lambda: NOW, watch=False).run_test(
+            size=(100, 30)
+        ) as pilot:
+            monitor = await open_monitor(pilot)
+            assert monitor.check_action("resume", ()) is True
+            # The same request as the details' r: the app launches it (and asks what it must).
+            await pilot.press("r")
+            await wait_until(pilot, lambda: monitor.status == "completed", timeout=WORKER_TIMEOUT_S)
+            # Followed in the view it was resumed from, not in a second one.
+            assert pilot.app.screen is monitor
+            assert sum(isinstance(s, MonitorScreen) for s in pilot.app.screen_stack) == 1
+            await wait_until(pilot, lambda: text_of(monitor, "#progress-steps") == "Step 20/20")
+            assert monitor.check_action("resume", ()) is False
+    finally:
+        for handle in engine.handles:
+            if handle.poll() is None:
+                handle.process.kill()
+                handle.wait(5)
+    assert read_metadata(path).execution_status.resume_count == 1

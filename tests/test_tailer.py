@@ -195,3 +195,35 @@ async def test_closing_the_iterator_closes_the_file(tmp_path: Path) -> None:
             assert steps([event]) == [1]
             break
     assert not any(Path(f.path) == path for f in process.open_files())
+
+
+async def test_caught_up_is_set_once_the_existing_events_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "progress.jsonl"
+    # Over two read chunks: the first chunk's events are not all there is.
+    path.write_bytes(b"".join(step_line(step) for step in range(10_000)))
+    caught_up = asyncio.Event()
+    seen = 0
+    async with aclosing(tail_progress(path, poll_interval=POLL_S, caught_up=caught_up)) as tail:
+        async for _ in tail:
+            assert not caught_up.is_set(), f"set after {seen} of 10000 events"
+            seen += 1
+            if seen == 10_000:
+                break
+        # The next look finds nothing new.
+        appended = asyncio.ensure_future(anext(tail))
+        await asyncio.wait_for(caught_up.wait(), WAIT_S)
+        append(path, step_line(10_000))
+        event = await asyncio.wait_for(appended, WAIT_S)
+        assert isinstance(event, StepLogged) and event.step == 10_000
+
+
+async def test_caught_up_is_set_when_there_is_no_file_yet(tmp_path: Path) -> None:
+    caught_up = asyncio.Event()
+    tail = tail_progress(tmp_path / "progress.jsonl", poll_interval=POLL_S, caught_up=caught_up)
+    pending = asyncio.ensure_future(anext(tail))
+    await asyncio.wait_for(caught_up.wait(), WAIT_S)
+    assert not pending.done()
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await tail.aclose()

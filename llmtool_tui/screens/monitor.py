@@ -25,7 +25,7 @@ from engine.progress import EvaluationDone, ProgressEvent, StatusChanged
 from engine.store import MetadataError
 from engine.watcher import SessionChanges
 from llmtool_tui.clock import Clock
-from llmtool_tui.messages import SessionChosen, StopRequested
+from llmtool_tui.messages import ResumeRequested, SessionChosen, StopRequested
 from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import EvaluationsTable
 from llmtool_tui.widgets.log_view import LogView
@@ -49,6 +49,7 @@ class MonitorScreen(Screen[None]):
     SUB_TITLE = "Live Training Monitor"
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
         Binding("d", "details", "Details"),
         Binding("escape", "back", "Back"),
@@ -69,8 +70,11 @@ class MonitorScreen(Screen[None]):
         self.session_id = session_id
         self.clock = clock
         self.status: str | None = None
+        self.resumable = False
         self.events_seen = 0
         self._pending: list[ProgressEvent] = []
+        self._caught_up = asyncio.Event()
+        """Set by the tail once the events already in the file are read."""
 
     def compose(self) -> ComposeResult:
         yield Label(TITLE, classes="screen-title")
@@ -120,6 +124,7 @@ class MonitorScreen(Screen[None]):
 
     def _show_status(self, view: SessionView) -> None:
         self.status = view.status
+        self.resumable = view.resumable
         config = view.metadata.training_model_config
         panel = self.query_one(ProgressPanel)
         panel.planned_epochs = config.epochs
@@ -143,17 +148,26 @@ class MonitorScreen(Screen[None]):
     @work(group="monitor-tail", exclusive=True, exit_on_error=False)
     async def _follow(self) -> None:
         # Cancelling this worker (the screen closes) cancels the tail, which closes the file.
-        async for event in self.engine.tail(self.session_id):
+        async for event in self.engine.tail(self.session_id, caught_up=self._caught_up):
             self._pending.append(event)
             if len(self._pending) % EVENTS_PER_YIELD == 0:
                 await asyncio.sleep(0)
 
     def _flush(self) -> None:
+        # The events already written are shown at once, as where the run stands: replayed in
+        # batches, a resumed run would show its first attempt's steps, below the checkpoint.
+        if not self._caught_up.is_set():
+            return
+        panel = self.query_one(ProgressPanel)
         if not self._pending:
+            if panel.reading:
+                # Nothing was written yet: say so rather than "reading".
+                panel.reading = False
+                panel.render_progress()
             return
         events, self._pending = self._pending, []
         self.events_seen += len(events)
-        panel = self.query_one(ProgressPanel)
+        panel.reading = False
         evaluations = self.query_one(EvaluationsTable)
         log = self.query_one(LogView)
         with self.app.batch_update():
@@ -172,7 +186,17 @@ class MonitorScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
             return self.status == "running"
+        if action == "resume":
+            return self.resumable
         return True
+
+    def action_resume(self) -> None:
+        """Continue the session from its last checkpoint, as the details' ``r`` does."""
+        # Not offered again while the launch is under way; the next status read says what
+        # the session became.
+        self.resumable = False
+        self.refresh_bindings()
+        self.post_message(ResumeRequested(self.path))
 
     def action_stop(self) -> None:
         """Stop the session (the app asks first)."""

@@ -15,7 +15,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from engine.progress import EvaluationDone, ModelFinished, ModelStarted, ProgressEvent, StepLogged
+from engine.progress import (
+    CheckpointSaved,
+    EvaluationDone,
+    ModelFinished,
+    ModelStarted,
+    ProgressEvent,
+    StepLogged,
+)
 from llmtool_tui.clock import Clock
 from llmtool_tui.untrusted import visible
 from llmtool_tui.widgets.evaluations_table import format_metric
@@ -56,15 +63,23 @@ class RunProgress:
         self.last_event_at = event.time
         match event:
             case ModelStarted():
+                # A resume of the model shown keeps its max steps (a resumed run logs none
+                # until its first step) and starts from its checkpoint's step, never from 0.
+                resumed = event.resumed_from is not None and event.model == self.model
                 self.model, self.model_index, self.models_total = (
                     event.model,
                     event.index,
                     event.total,
                 )
-                self.step, self.max_steps, self.epoch, self.loss = 0, None, None, None
+                self.step, self.epoch, self.loss = event.from_step, None, None
+                if not resumed:
+                    self.max_steps = None
                 self.rate_origin, self.steps_per_second = None, None
             case StepLogged():
                 self._apply_step(event)
+            case CheckpointSaved(model=model) if model in (None, self.model):
+                # A stop checkpoints past the last logged step: that is where a resume starts.
+                self.step = max(self.step, event.step)
             case EvaluationDone(epoch=epoch) if epoch is not None:
                 self.epoch = epoch
             case ModelFinished():
@@ -127,6 +142,9 @@ class ProgressPanel(Vertical):
         self.live = True
         """Whether the run is going on: only then are an ETA and the time since the last event
         meaningful."""
+        self.reading = True
+        """While the events already written are read: the panel waits for where the run stands
+        rather than showing each step it went through (a resumed run's first attempt)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="progress-model")
@@ -141,9 +159,17 @@ class ProgressPanel(Vertical):
         self.set_interval(1.0, self._show_figures)
 
     def render_progress(self) -> None:
-        """Show the current state."""
+        """Show the current state (or that the events written so far are being read)."""
         progress = self.progress
         model = Text.assemble(("Model: ", "bold"))
+        bar = self.query_one(ProgressBar)
+        if self.reading:
+            model.append("reading the progress file…")
+            self.query_one("#progress-model", Static).update(model)
+            bar.update(total=1, progress=0)
+            self.query_one("#progress-steps", Static).update("")
+            self.query_one("#progress-figures", Static).update("")
+            return
         if progress.model is None:
             model.append("waiting for the first model to start")
         else:
@@ -151,10 +177,15 @@ class ProgressPanel(Vertical):
                 model.append(f"{progress.model_index or '?'} of {progress.models_total}: ")
             model.append(visible(progress.model))
         self.query_one("#progress-model", Static).update(model)
-        bar = self.query_one(ProgressBar)
         # Never indeterminate (an animation that never settles): before the first step, 0%.
-        bar.update(total=progress.max_steps or 1, progress=progress.step)
-        steps = f"Step {progress.step}/{progress.max_steps or '?'}"
+        bar.update(
+            total=progress.max_steps or 1, progress=progress.step if progress.max_steps else 0
+        )
+        if progress.max_steps:
+            steps = f"Step {progress.step}/{progress.max_steps}"
+        else:
+            # The total comes with the first logged step: no "0/?" until then.
+            steps = f"Step {progress.step}" if progress.step else "Waiting for the first step"
         if progress.epoch is not None:
             epochs = f"/{self.planned_epochs}" if self.planned_epochs else ""
             steps += f" · Epoch {progress.epoch:.2f}{epochs}"
@@ -162,6 +193,8 @@ class ProgressPanel(Vertical):
         self._show_figures()
 
     def _show_figures(self) -> None:
+        if self.reading:
+            return
         progress = self.progress
         parts = [f"Loss {format_metric(progress.loss, 4)}"]
         if progress.samples_per_second is not None:
