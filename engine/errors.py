@@ -12,6 +12,7 @@ controls: ``str(error)`` is the shell's wording (the CLI prints it, logs keep it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,24 @@ class Remedy:
     """``press r to resume anyway``"""
 
 
+def worded(problem: str, remedy: Remedy | None, *, app: bool = False) -> str:
+    """``problem; fix``, the fix in the app's words or the shell's."""
+    if remedy is None:
+        return problem
+    return f"{problem}; {remedy.app if app else remedy.shell}"
+
+
 class UserError(Exception):
     """An error whose message is for the user: the problem, then the fix when there is one."""
 
     def __init__(self, problem: str, remedy: Remedy | None = None) -> None:
-        super().__init__(problem if remedy is None else f"{problem}; {remedy.shell}")
+        super().__init__(worded(problem, remedy))
         self.problem = problem
         self.remedy = remedy
 
     def in_app(self) -> str:
         """The message with the fix in the app's words."""
-        return str(self) if self.remedy is None else f"{self.problem}; {self.remedy.app}"
+        return worded(self.problem, self.remedy, app=True)
 
 
 class BadInputError(UserError):
@@ -62,6 +70,36 @@ class DatasetMissingError(BadInputError):
             ),
         )
         self.dataset = dataset
+
+
+#: How a refusal can be lifted: ``final`` not by resuming (relaunch instead, or stop first),
+#: ``dataset-missing`` by locating the dataset, ``forceable`` by resuming with ``force``,
+#: ``model-missing`` by giving the model's path (importing the template again).
+ObstacleKind = Literal["final", "dataset-missing", "forceable", "model-missing"]
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """Why a session cannot be resumed now, and what to do about it in each front end's words."""
+
+    problem: str
+    remedy: Remedy | None
+    kind: ObstacleKind = "final"
+
+    def __str__(self) -> str:
+        return worded(self.problem, self.remedy)
+
+    def in_app(self) -> str:
+        """The reason with the fix in the app's words."""
+        return worded(self.problem, self.remedy, app=True)
+
+
+class ResumeRefusedError(BadInputError):
+    """A session that cannot be resumed now; its obstacle says whether an answer lifts it."""
+
+    def __init__(self, session_id: str, obstacle: Obstacle) -> None:
+        super().__init__(f"cannot resume {session_id}: {obstacle.problem}", obstacle.remedy)
+        self.obstacle = obstacle
 
 
 def in_app(error: BaseException) -> str:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
-from engine.errors import BadInputError, DatasetMissingError, OperationError, Remedy
+from engine.errors import (
+    BadInputError,
+    DatasetMissingError,
+    Obstacle,
+    OperationError,
+    Remedy,
+    ResumeRefusedError,
+)
 from engine.files import expand_user
 from engine.filters import SessionFilter, normalize_tags
 from engine.history import History, numbered
@@ -32,7 +39,6 @@ from engine.liveness import (
 )
 from engine.rows import SessionRow
 from engine.sessions.hyperparameters import hyperparameter_warnings, validate_hyperparameters
-from engine.sessions.resumability import Obstacle, ResumeRefusedError
 from engine.store import (
     DEFAULT_LIMIT,
     MetadataError,

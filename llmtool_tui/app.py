@@ -20,9 +20,14 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from engine.errors import BadInputError, DatasetMissingError, OperationError, in_app
+from engine.errors import (
+    BadInputError,
+    DatasetMissingError,
+    OperationError,
+    ResumeRefusedError,
+    in_app,
+)
 from engine.facade import Engine, LaunchedSession, default_engine
-from engine.sessions.resumability import ResumeRefusedError
 from engine.store import MetadataError, StoreError
 from engine.watcher import SessionChanges
 from llmtool_tui import dialogs, screens

@@ -106,17 +106,30 @@ async def test_resume_is_not_offered_for_a_completed_session(
         assert {"l", "e", "m", "escape"} <= footer_keys
 
 
-async def test_resume_blocked_by_a_missing_dataset_says_why(
+async def test_resume_of_a_session_whose_dataset_moved_is_offered_with_the_reason(
     workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, tmp_path: Path
 ) -> None:
     store.create(make_metadata(status="interrupted", dataset=str(tmp_path / "moved.csv")))
     async with app_for(workspace).run_test(size=(120, 36)) as pilot:
         screen = await open_detail(pilot)
+        # Offered: r asks where the file is now (tests/test_resume_after_move.py).
+        assert screen.check_action("resume", ()) is True
+        actions = rendered(screen, "#detail-actions")
+        assert "moved.csv not found; press r to give its new location" in actions
+
+
+async def test_resume_blocked_by_a_missing_model_says_why(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, dataset: Path
+) -> None:
+    store.create(
+        make_metadata(status="interrupted", dataset=str(dataset), model="/nowhere/tiny-model")
+    )
+    async with app_for(workspace).run_test(size=(120, 36)) as pilot:
+        screen = await open_detail(pilot)
         # Dimmed in the footer (None), with the reason in the panel.
         assert screen.check_action("resume", ()) is None
         actions = rendered(screen, "#detail-actions")
-        assert "not available: dataset" in actions
-        assert "moved.csv not found" in actions
+        assert "not available: model directory /nowhere/tiny-model does not exist" in actions
 
 
 async def test_detail_follows_its_file_when_it_changes(
@@ -154,7 +167,7 @@ async def test_edit_form_validates_before_it_returns_the_changes(
         epochs = dialog.query_one("#field-epochs", Input)
         epochs.value = "0"
         await pilot.pause()
-        assert "Epochs: a whole number from 1 to 1000" in str(
+        assert "Epochs: Must be a whole number from 1 to 1000." in str(
             dialog.query_one("#relaunch-errors", Static).render()
         )
         dialog.query_one("#field-dataset", Input).value = str(tmp_path / "missing.csv")
@@ -236,31 +249,24 @@ async def test_command_palette_offers_what_applies_on_the_screen(
         assert isinstance(pilot.app.screen, RelaunchEditDialog)
 
 
-async def test_enter_moves_through_the_edit_form_and_submits_from_its_last_field(
+async def test_enter_submits_the_edit_form_from_any_field(
     workspace: Workspace, make_metadata: BuildMetadata, dataset: Path
 ) -> None:
     results: list[RelaunchEdits | None] = []
     async with app_for(workspace).run_test(size=(100, 30)) as pilot:
-        dialog = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
-        pilot.app.push_screen(dialog, results.append)
-        await pilot.pause()
-        inputs = list(dialog.query(Input))
-        inputs[0].focus()
-        await pilot.pause()
-        for following in inputs[1:]:
-            await pilot.press("enter")
-            assert dialog.focused is following
-        assert results == []
-        await pilot.press("enter")  # in the last field: submitted, nothing changed
-        await pilot.pause()
-        assert results == [RelaunchEdits()]
-
+        for field in ("#field-dataset", "#field-batch_size", "#field-seed"):
+            dialog = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
+            pilot.app.push_screen(dialog, results.append)
+            await pilot.pause()
+            dialog.query_one(field, Input).focus()
+            await pilot.press("enter")  # submitted, nothing changed
+            await pilot.pause()
         escaped = RelaunchEditDialog(make_metadata(dataset=str(dataset)))
         pilot.app.push_screen(escaped, results.append)
         await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
-    assert results == [RelaunchEdits(), None]
+    assert results == [RelaunchEdits(), RelaunchEdits(), RelaunchEdits(), None]
 
 
 def table_rows(text: str) -> dict[str, str]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.schema import DatasetConfig, ModelConfig, TextAnalysis
+if TYPE_CHECKING:
+    # Only annotations: the app imports this module (through its validators) before its first
+    # frame, which must not wait for pydantic.
+    from engine.schema import DatasetConfig, ModelConfig, TextAnalysis
 
 MAX_SEED = 2**32 - 1
 #: The largest batch accepted: well above what fits a BERT-base on one GPU at 512 tokens; a

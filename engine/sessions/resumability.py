@@ -19,9 +19,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from engine.errors import BadInputError, Remedy
+from engine.errors import Obstacle, Remedy
 from engine.files import expand_user
 from engine.schema import TrainingMetadata
 from engine.sessions.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
@@ -30,36 +29,6 @@ from engine.workspace import WORKSPACE_ENV, Workspace
 #: Overrides the thread count of a session that has none recorded yet (its first run).
 THREADS_ENV = "LLMTOOL_TORCH_THREADS"
 UNSAVED_METADATA_NAME = "metadata.json"
-
-
-#: How a refusal can be lifted: ``final`` not by resuming (relaunch instead, or stop first),
-#: ``dataset-missing`` by locating the dataset, ``forceable`` by resuming with ``force``,
-#: ``model-missing`` by giving the model's path (importing the template again).
-ObstacleKind = Literal["final", "dataset-missing", "forceable", "model-missing"]
-
-
-@dataclass(frozen=True)
-class Obstacle:
-    """Why a session cannot be resumed now, and what to do about it in each front end's words."""
-
-    problem: str
-    remedy: Remedy | None
-    kind: ObstacleKind = "final"
-
-    def __str__(self) -> str:
-        return self.problem if self.remedy is None else f"{self.problem}; {self.remedy.shell}"
-
-    def in_app(self) -> str:
-        """The reason with the fix in the app's words."""
-        return self.problem if self.remedy is None else f"{self.problem}; {self.remedy.app}"
-
-
-class ResumeRefusedError(BadInputError):
-    """A session that cannot be resumed now; its obstacle says whether an answer lifts it."""
-
-    def __init__(self, session_id: str, obstacle: Obstacle) -> None:
-        super().__init__(f"cannot resume {session_id}: {obstacle.problem}", obstacle.remedy)
-        self.obstacle = obstacle
 
 
 @dataclass(frozen=True)
