@@ -47,6 +47,7 @@ from llmtool_tui.dialogs import (
     ExportTemplateDialog,
     LocateDatasetDialog,
     NotesDialog,
+    RelaunchEditDialog,
     TagsDialog,
 )
 from llmtool_tui.screens import (
@@ -565,6 +566,19 @@ LONG_MESSAGE_SCENES: dict[str, Scene] = {
             (("1",), _history_loaded),
             (("ctrl+d",), _dialog_shown(CleanupDialog)),
             (("end", "ctrl+u", *"three months", "enter"), _error_shown("#cleanup-error")),
+        )
+    ),
+    # Two refusals at 80x24: a moved dataset and a batch size out of bounds.
+    "relaunch_edit": Scene(
+        (
+            (("1",), _history_loaded),
+            (("1",), _detail_loaded),
+            (("e",), _dialog_shown(RelaunchEditDialog)),
+            (
+                ("end", "ctrl+u", *MISSING_DATASET, "tab", "tab", "tab", "end", "ctrl+u", "0"),
+                None,
+            ),
+            (("enter",), _error_shown("#relaunch-errors")),
         )
     ),
 }

@@ -166,9 +166,9 @@ class Worker:
                 f"session {metadata.session_id} is {metadata.status}, not pending; use"
                 f" `llmtool-tui resume {metadata.session_id}` or `llmtool-tui relaunch`"
             )
-        problem = dataset_blocker(metadata)
-        if problem is not None and not self.force:
-            return problem + "; analyse the dataset again (relaunch with --dataset)"
+        obstacle = dataset_blocker(metadata)
+        if obstacle is not None and not self.force:
+            return f"{obstacle.problem}; relaunch the session (its dataset is analysed again)"
         return None
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
