@@ -331,3 +331,18 @@ async def test_the_live_view_of_an_interrupted_session_resumes_it_in_place(
                 handle.process.kill()
                 handle.wait(5)
     assert read_metadata(path).execution_status.resume_count == 1
+
+
+async def test_the_live_view_offers_r_when_the_dataset_moved_as_the_details_do(
+    workspace: Workspace, store: SessionStore, make_metadata: BuildMetadata, tmp_path: Path
+) -> None:
+    store.create(make_metadata(status="interrupted", dataset=str(tmp_path / "moved.csv")))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        # r opens the dialog that locates the dataset, through the details' path.
+        assert monitor.check_action("resume", ()) is True
+        await pilot.press("d")
+        detail = pilot.app.screen
+        assert isinstance(detail, DetailScreen)
+        await wait_until(pilot, lambda: detail.view is not None)
+        assert detail.check_action("resume", ()) is True

@@ -124,7 +124,9 @@ class MonitorScreen(Screen[None]):
 
     def _show_status(self, view: SessionView) -> None:
         self.status = view.status
-        self.resumable = view.resumable
+        # As the details offer it: also when resuming needs an answer first (where the dataset
+        # moved, or whether to accept a change), which the app asks on r.
+        self.resumable = view.resumable or view.resume_needs_answer
         config = view.metadata.training_model_config
         panel = self.query_one(ProgressPanel)
         panel.planned_epochs = config.epochs
