@@ -228,7 +228,7 @@ async def test_quit_warns_that_running_sessions_keep_running(
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
             assert isinstance(app.screen, ConfirmDialog)
             assert "1 training session is running (train_20260101_120000)" in app.screen.body.plain
-            assert "keep running" in app.screen.body.plain
+            assert "It keeps running after you quit" in app.screen.body.plain
             await pilot.press("n")
             assert not isinstance(app.screen, ConfirmDialog)
             await pilot.press("ctrl+q")
