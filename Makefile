@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # this pin to a CPU build, while an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test test-faults check lint imports typecheck screenshots bench clean
+.PHONY: run test browser test-faults check lint imports typecheck screenshots bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ run: $(BIN)/.installed
 # The whole suite, slow fault-injection tests included, on every core (pytest-xdist); tests that
 # share a fixed folder are kept on one worker (xdist_group).
 PYTEST_PARALLEL := -n auto --dist loadgroup
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+
+# Chromium for the browser test of `llmtool-tui serve` (Debian's package, as root with apt-get;
+# apt's lists are refreshed only when the package is not found). Never fails the build: where
+# Chromium cannot be installed, that one test is skipped and says why.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "make: installing Chromium for the browser test"; \
+	  { test "$$(id -u)" = 0 && command -v apt-get \
+	    && { $(APT_INSTALL) chromium || { apt-get update -qq && $(APT_INSTALL) chromium; }; }; } \
+	  >/dev/null 2>&1 || echo "make: Chromium could not be installed; the browser test will be skipped"; }
 
 test-faults: $(BIN)/.installed
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m slow

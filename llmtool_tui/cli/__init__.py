@@ -27,6 +27,7 @@ BROKEN_PIPE_EXIT = 1
 
 #: command name -> module under llmtool_tui.cli that registers it.
 COMMANDS: dict[str, str] = {
+    "serve": "serve",
     "sessions": "sessions",
     "show": "sessions",
     "schema": "sessions",
