@@ -124,20 +124,31 @@ async def test_static_files_are_served_without_the_token(
 
 
 def app_processes() -> set[int]:
-    """The app processes this test process started (through textual-serve's shell)."""
+    """The app processes this test process started, through a server of its own or through
+    ``llmtool-tui serve`` (not counted: it is the server)."""
     return {
         child.pid
         for child in psutil.Process().children(recursive=True)
-        if "llmtool_tui" in child.cmdline()
+        if "llmtool_tui" in (argv := argv_of(child)) and "serve" not in argv
     }
 
 
-async def wait_for(condition: Callable[[], bool], what: str) -> None:
+def argv_of(process: psutil.Process) -> list[str]:
+    """Its command line; empty once it has ended (a zombie not yet reaped has ended too)."""
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Return once ``condition()`` holds; fail the test when it still does not after
+    ``APP_DEADLINE_S``. Tests on an event loop call it in a thread, the loop keeps serving."""
     deadline = time.monotonic() + APP_DEADLINE_S
     while not condition():
         if time.monotonic() > deadline:
             pytest.fail(f"still waiting after {APP_DEADLINE_S:.0f} s for {what}")
-        await asyncio.sleep(0.1)
+        time.sleep(0.1)
 
 
 async def test_each_websocket_runs_its_own_app_which_ends_with_it(
@@ -154,10 +165,14 @@ async def test_each_websocket_runs_its_own_app_which_ends_with_it(
     assert first_apps and second_apps
 
     await first.close()
-    await wait_for(lambda: not (app_processes() & first_apps), "the first tab's app to end")
+    await asyncio.to_thread(
+        wait_until, lambda: not (app_processes() & first_apps), "the first tab's app to end"
+    )
     assert app_processes() & second_apps, "closing one tab ended the other's app"
     await second.close()
-    await wait_for(lambda: not (app_processes() & second_apps), "the second tab's app to end")
+    await asyncio.to_thread(
+        wait_until, lambda: not (app_processes() & second_apps), "the second tab's app to end"
+    )
 
 
 def test_each_tab_runs_exactly_the_app_on_the_workspace() -> None:
@@ -354,7 +369,9 @@ def chromium() -> str:
     return executable
 
 
-def test_a_browser_shows_the_options_then_the_history(served: str, tmp_path: Path) -> None:
+def test_a_browser_shows_the_options_then_the_history_one_app_per_tab(
+    served: str, tmp_path: Path
+) -> None:
     executable = chromium()
     from playwright.sync_api import sync_playwright
 
@@ -378,8 +395,17 @@ def test_a_browser_shows_the_options_then_the_history(served: str, tmp_path: Pat
             rows = [line for line in screen.splitlines() if "tiny-bert" in line]
             assert len(rows) == 2, screen
             assert "2025-01-02" in rows[0] and "2025-01-01" in rows[1], screen
+
+            [app] = app_processes()
+            second_tab = browser.new_page()
+            second_tab.goto(served)
+            wait_until(lambda: len(app_processes()) == 2, "the second tab's own app")
+            page.close()
+            wait_until(lambda: app not in app_processes(), "the closed tab's app to end")
+            assert len(app_processes()) == 1, "closing one tab ended the other's app"
         except Exception:
-            page.screenshot(path=tmp_path / "browser.png")
+            if not page.is_closed():
+                page.screenshot(path=tmp_path / "browser.png")
             raise
         finally:
             browser.close()
