@@ -67,6 +67,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+async def _no_referrer(request: web.Request, response: web.StreamResponse) -> None:
+    # The page loads its font from Google: browsers send only the origin as the referrer by
+    # default, but an older one, or one set otherwise, would send the URL, token included.
+    response.headers["Referrer-Policy"] = "no-referrer"
+
+
 class TokenServer(Server):
     """textual-serve's server, with every route but the static files behind ``token``."""
 
@@ -81,6 +87,7 @@ class TokenServer(Server):
         # /download/{key}: the check below covers them all alike.
         app.router.add_get("/ws/{token}", self.handle_websocket)
         app.middlewares.append(self._require_token)
+        app.on_response_prepare.append(_no_referrer)
         return app
 
     @web.middleware

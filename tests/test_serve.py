@@ -93,6 +93,9 @@ async def test_the_page_with_the_token_points_its_websocket_at_the_token(
     # The browser's own host (an ssh -L to another local port keeps working), the token in
     # the path: textual.js appends its ?width=..&height=.. to this URL.
     assert f'data-session-websocket-url="ws://{client.host}:{client.port}/ws/{TOKEN}"' in page
+    # It loads a font from Google, which is never told the page's address.
+    assert "https://fonts.googleapis.com/" in page
+    assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
 @pytest.mark.parametrize(
