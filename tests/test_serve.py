@@ -98,6 +98,14 @@ async def test_the_page_with_the_token_points_its_websocket_at_the_token(
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
+async def test_the_websocket_follows_an_ssh_tunnel_to_another_local_port(
+    client: TestClient,
+) -> None:
+    # ssh -L 9000:localhost:8765: the browser asks localhost:9000 for the page.
+    response = await client.get(f"/?token={TOKEN}", headers={"Host": "localhost:9000"})
+    assert f'"ws://localhost:9000/ws/{TOKEN}"' in await response.text()
+
+
 @pytest.mark.parametrize(
     "path", ["/ws", "/ws?token=wrong", "/ws/wrong", f"/ws/{TOKEN}x", "/ws/?token=" + TOKEN[:5]]
 )
