@@ -16,7 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
+from engine.details import (
+    ModelResult,
+    detail_rows,
+    ending_text,
+    model_results,
+    prediction_warnings,
+)
 from engine.errors import (
     BadInputError,
     DatasetMissingError,
@@ -58,6 +64,9 @@ if TYPE_CHECKING:
     from engine.cleanup import CleanupPlan, CleanupResult
     from engine.comparison import Comparison
     from engine.evaluations import SessionScore
+    from engine.prediction.plan import PredictionPlan
+    from engine.prediction.runner import PredictionResult
+    from engine.prediction.status import PredictionStatus
     from engine.progress import EvaluationDone, ProgressEvent
     from engine.schema import ModelConfig, SplitConfig, TrainingMetadata
     from engine.supervisor import StopReport, WorkerHandle
@@ -129,6 +138,11 @@ class SessionView:
             "resume_blocker": self.resume_blocker,
             "models": [result.to_json() for result in self.model_results()],
             "warnings": prediction_warnings(self.evaluations),
+            # Also in the metadata (execution_status.endings); here with the detail's words.
+            "how_it_ended": [
+                {"model": ending.model, "label": ending.label, "text": ending_text(ending)}
+                for ending in self.metadata.execution_status.endings
+            ],
         }
 
     def model_results(self) -> list[ModelResult]:
@@ -908,6 +922,68 @@ class Engine:
         from engine.cleanup import apply_cleanup
 
         return apply_cleanup(plan)
+
+    # -- predictions ---------------------------------------------------------------------------
+    # The plan reads the file with pandas and the runner needs torch: imported in the methods.
+    # The app calls the torch-free ones in a thread and runs predictions as detached workers.
+
+    def plan_prediction(
+        self,
+        path: Path,
+        file: Path,
+        output: Path | None = None,
+        *,
+        text_column: str | None = None,
+        batch_size: int | None = None,
+        threshold: float | None = None,
+    ) -> PredictionPlan:
+        """Check a prediction with the best model of the session at ``path`` over ``file``
+        (see engine.prediction.plan); nothing is written.
+
+        Raises BadInputError (no best model, an output that is the input or of an unknown
+        format, an unreadable file, a missing text column), MetadataError.
+        """
+        from engine.prediction.plan import PredictionRequest, plan_prediction
+
+        request = PredictionRequest(path, file, output, text_column, batch_size, threshold)
+        return plan_prediction(self.workspace, self.store.load(path), request)
+
+    def predict(
+        self, plan: PredictionPlan, progress: Callable[[PredictionStatus], None] | None = None
+    ) -> PredictionResult:
+        """Run a planned prediction in this process (torch), continuing from the chunks a
+        stopped run of the same request saved; ``progress`` is told after each batch.
+
+        Raises BadInputError (the same prediction runs elsewhere), OperationError.
+        """
+        from engine.prediction.runner import run_prediction
+
+        return run_prediction(plan, self.store, progress=progress)
+
+    def start_prediction(self, plan: PredictionPlan) -> PredictionStatus:
+        """Start a planned prediction in a detached worker process; its first status.
+
+        Raises BadInputError (the same prediction runs already), OperationError.
+        """
+        from engine.prediction.launch import launch_prediction
+
+        return launch_prediction(self.workspace, plan)
+
+    def prediction_status(self, job_dir: Path) -> PredictionStatus | None:
+        """Where a prediction stands (``interrupted`` when its process is gone); None before
+        its first status."""
+        from engine.prediction.status import read_status
+
+        return read_status(job_dir)
+
+    def running_predictions(self, session_id: str) -> list[PredictionStatus]:
+        """The session's predictions running now, from any process."""
+        from engine.prediction.plan import PREDICTIONS_DIR
+        from engine.prediction.status import read_status
+
+        folder = self.workspace.run_dir(session_id) / PREDICTIONS_DIR
+        statuses = (read_status(job) for job in sorted(folder.glob("*")) if job.is_dir())
+        return [status for status in statuses if status is not None and status.state == "running"]
 
 
 def _hyperparameter_warnings(metadata: TrainingMetadata) -> tuple[str, ...]:

@@ -366,6 +366,8 @@ class ExecutionStatus(Section):
     """Training processes of the last run (``nproc_per_node`` x ``nnodes``); resume keeps it."""
     launch: LaunchRecord | None = None
     """A worker launched and still starting (importing its libraries); None otherwise."""
+    endings: list[TrainingEnding] = Field(default_factory=list)
+    """How each model's training ended, in training order (a resumed model's entry replaced)."""
 
     def check_transition(self, new: str) -> None:
         """Raise InvalidTransitionError when ``new`` may not follow the current status."""
@@ -432,6 +434,8 @@ class TrainingMetadata(Section):
     """Free notes of the user."""
     tags: list[str] = Field(default_factory=list)
     """Tags of the user."""
+    predictions: list[PredictionRecord] = Field(default_factory=list)
+    """Runs of the best model over other files, oldest first."""
 
     model_config = ConfigDict(
         extra="allow",

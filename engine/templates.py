@@ -58,8 +58,9 @@ IMPORTED_KEY = "imported"
 #: In a template's block and an imported session's: names of models that were local folders
 #: where the session was made (engine.sessions.resumability reads it).
 LOCAL_MODELS_KEY = "local_models"
-#: Sections that only describe a run: results, liveness, output locations, the machine.
-RUN_SECTIONS = ("execution_status", "output_paths", "environment")
+#: Sections that only describe a run: results, liveness, output locations, the machine, and
+#: the best model's predictions over other files.
+RUN_SECTIONS = ("execution_status", "output_paths", "environment", "predictions")
 #: Keys that make a model loader run code from the hub or use someone's credentials. A shared
 #: file must never switch them on; compared with ``-`` read as ``_`` and case ignored.
 UNSAFE_KEYS = frozenset(

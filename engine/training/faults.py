@@ -15,6 +15,7 @@ Points:
 * ``after_eval``: an evaluation is recorded, the checkpoint that follows it is not written.
 * ``between_units``: a unit (model) finished and was recorded, the next one has not started.
 * ``before_unit_result``: the unit's final model is saved, its completion is not recorded.
+* ``after_prediction_chunk``: a prediction's chunk is saved, the next one is not started.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ POINTS = frozenset(
         "after_eval",
         "between_units",
         "before_unit_result",
+        "after_prediction_chunk",
     }
 )
 ACTIONS = frozenset({"SIGKILL", "SIGTERM", "RAISE"})

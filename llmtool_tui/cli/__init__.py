@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "notes": "annotations",
     "tags": "annotations",
     "compare": "compare",
+    "predict": "predict",
     "export": "manage",
     "import": "manage",
     "cleanup": "manage",

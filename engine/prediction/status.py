@@ -1,0 +1,105 @@
+"""A prediction job's progress file, ``status.json`` in its folder: written by the run, followed
+by the app.
+
+The run replaces the file atomically (at most every PROGRESS_INTERVAL_S, and at each change of
+state), so a reader never sees half of it: polling it is all the app needs, from any process and
+after a restart. A file saying ``running`` whose process is gone (killed, power cut) is read as
+``interrupted``: running the same prediction again continues it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import psutil
+
+from engine.files import read_regular
+from engine.store import atomic_write_json
+
+STATUS_FILE = "status.json"
+REQUEST_FILE = "request.json"
+WORKER_OUTPUT_FILE = "worker.out"
+#: How often a running prediction rewrites its status at most.
+PROGRESS_INTERVAL_S = 0.5
+MAX_STATUS_BYTES = 1024 * 1024
+#: Two start times closer than this are the same process (psutil's are floats of the boot clock).
+START_TIME_TOLERANCE_S = 1.0
+
+State = Literal["running", "completed", "failed", "interrupted"]
+
+
+@dataclass(frozen=True)
+class PredictionStatus:
+    """Where a prediction stands."""
+
+    session_id: str
+    file: str
+    output: str
+    state: State
+    rows_done: int
+    rows_total: int
+    chunks_done: int = 0
+    chunks_total: int = 0
+    chunks_reused: int = 0
+    """Chunks found already predicted by an earlier, stopped run (not computed again)."""
+    rows_per_s: float | None = None
+    """Rows predicted per second by this run (reused chunks aside)."""
+    eta_s: float | None = None
+    elapsed_s: float = 0.0
+    """Seconds spent so far, over every run of this prediction."""
+    pid: int | None = None
+    process_started_at: float | None = None
+    message: str | None = None
+    """Why it failed or stopped; when completed, the result in words."""
+    job_dir: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.rows_done / self.rows_total if self.rows_total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def write_status(job_dir: Path, status: PredictionStatus) -> None:
+    """Replace the job's status file with ``status`` (atomically)."""
+    atomic_write_json(job_dir / STATUS_FILE, status.to_json())
+
+
+def _alive(pid: int | None, started_at: float | None) -> bool:
+    if pid is None or started_at is None:
+        return False
+    try:
+        return abs(psutil.Process(pid).create_time() - started_at) < START_TIME_TOLERANCE_S
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def read_status(job_dir: Path) -> PredictionStatus | None:
+    """The job's status, ``interrupted`` when its process is gone; None when there is none yet
+    or it cannot be read (the file is ours, but lives under logs/: it is checked, not trusted)."""
+    try:
+        document = json.loads(read_regular(job_dir / STATUS_FILE, MAX_STATUS_BYTES))
+        known = {field.name for field in fields(PredictionStatus)}
+        status = PredictionStatus(**{k: v for k, v in document.items() if k in known})
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    status = replace(status, job_dir=str(job_dir))
+    if status.state == "running" and not _alive(status.pid, status.process_started_at):
+        return replace(
+            status,
+            state="interrupted",
+            message="the prediction's process ended before it finished; run it again to continue"
+            " from its last chunk",
+        )
+    return status
+
+
+def this_process() -> tuple[int, float]:
+    """This process's pid and kernel start time (which tell it from a later one of that pid)."""
+    pid = os.getpid()
+    return pid, psutil.Process(pid).create_time()
