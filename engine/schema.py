@@ -366,8 +366,6 @@ class ExecutionStatus(Section):
     """Training processes of the last run (``nproc_per_node`` x ``nnodes``); resume keeps it."""
     launch: LaunchRecord | None = None
     """A worker launched and still starting (importing its libraries); None otherwise."""
-    endings: list[TrainingEnding] = Field(default_factory=list)
-    """How each model's training ended, in training order (a resumed model's entry replaced)."""
 
     def check_transition(self, new: str) -> None:
         """Raise InvalidTransitionError when ``new`` may not follow the current status."""
@@ -386,6 +384,35 @@ class OutputPaths(Section):
     """CSV with one row per model per evaluation."""
     run_dir: str | None = None
     """``logs/training_runs/<session_id>``: progress, log, checkpoints, results."""
+
+
+class PredictionRecord(Section):
+    """One run of the session's best model over a file (``llmtool-tui predict``, ``p``)."""
+
+    file: str
+    """The file predicted on."""
+    output: str
+    """The file the predictions were written to (the input's columns, then the predictions)."""
+    rows: int
+    """Rows of the file (each got a prediction, except those without text)."""
+    text_column: str
+    """Column the texts were read from."""
+    model_path: str
+    """The model that predicted (the session's best model)."""
+    finished_at: datetime
+    """When the output was written."""
+    duration_s: float
+    """Seconds the prediction took (all its runs, when it was resumed)."""
+    threshold: float | None = None
+    """Multi-label: the probability over which a label is given."""
+    evaluated_rows: int | None = None
+    """Rows compared with the file's own labels (None: the file has no label column)."""
+    macro_f1: float | None = None
+    """Macro F1 of the predictions against the file's labels."""
+    accuracy: float | None = None
+    """Accuracy against the file's labels (multi-label: the whole label set right)."""
+    per_class_f1: dict[str, float] = Field(default_factory=dict)
+    """F1 of each class against the file's labels."""
 
 
 class Environment(Section):
