@@ -16,13 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.details import (
-    ModelResult,
-    detail_rows,
-    ending_text,
-    model_results,
-    prediction_warnings,
-)
+from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
 from engine.errors import (
     BadInputError,
     DatasetMissingError,
@@ -138,11 +132,6 @@ class SessionView:
             "resume_blocker": self.resume_blocker,
             "models": [result.to_json() for result in self.model_results()],
             "warnings": prediction_warnings(self.evaluations),
-            # Also in the metadata (execution_status.endings); here with the detail's words.
-            "how_it_ended": [
-                {"model": ending.model, "label": ending.label, "text": ending_text(ending)}
-                for ending in self.metadata.execution_status.endings
-            ],
         }
 
     def model_results(self) -> list[ModelResult]:
