@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 #: The row naming a model that predicted one class for the whole validation set.
 WARNINGS_ROW = "Warnings"
+#: The runs of the best model over other files (``predict``), one a line.
+PREDICTIONS_ROW = "Predictions"
 #: Detail rows whose value keeps its lines; every other value is shown on one line.
-MULTI_LINE_ROWS = frozenset({"Notes", WARNINGS_ROW})
+MULTI_LINE_ROWS = frozenset({"Notes", WARNINGS_ROW, PREDICTIONS_ROW})
 #: How every time is shown: local time, to the second.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: ``training_session.timestamp``: local time of the machine that created the session.
@@ -203,6 +205,22 @@ def model_results(
     return results
 
 
+def _prediction_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
+    lines = []
+    for done in metadata.predictions:
+        scores = (
+            f", macro F1 {done.macro_f1:.4f}, accuracy {done.accuracy:.4f}"
+            f" ({done.evaluated_rows:,} rows with labels)"
+            if None not in (done.macro_f1, done.accuracy, done.evaluated_rows)
+            else ""
+        )
+        lines.append(
+            f"{local_time(done.finished_at)}: {dataset_label(done.file)} ({done.rows:,} rows)"
+            f" -> {done.output}{scores}"
+        )
+    return [(PREDICTIONS_ROW, "\n".join(lines))] if lines else []
+
+
 def extended_rows(
     metadata: TrainingMetadata, evaluations: Sequence[EvaluationDone] = ()
 ) -> list[tuple[str, str]]:
@@ -248,6 +266,7 @@ def extended_rows(
         ("Best F1", _best_f1(metadata, evaluations)),
         *_warning_rows(evaluations),
         ("Best Model Path", _fmt(execution.best_model_path)),
+        *_prediction_rows(metadata),
         ("Last Checkpoint", _fmt(execution.last_checkpoint)),
         ("Error", _fmt(execution.error_message)),
         ("Results CSV", _fmt(paths.results_csv)),

@@ -10,7 +10,6 @@ continues from them. When the file holds the session's label column, the predict
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,27 +117,10 @@ def _with_progress_bar(engine: Engine, plan: PredictionPlan) -> PredictionResult
     )
 
     def show(status: PredictionStatus) -> None:
-        progress.update(task, completed=status.rows_done, speed=_speed(status))
+        progress.update(task, completed=status.rows_done, speed=status.speed_words())
 
     with progress:
         return engine.predict(plan, progress=show)
-
-
-def _speed(status: PredictionStatus) -> str:
-    parts = []
-    if status.chunks_reused:
-        parts.append(f"{status.chunks_reused} of {status.chunks_total} chunks kept")
-    if status.rows_per_s is not None:
-        parts.append(f"{status.rows_per_s:,.0f} rows/s")
-    if status.eta_s is not None and status.state == "running":
-        parts.append(f"ETA {_duration(status.eta_s)}")
-    return "  ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, math.ceil(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _print_result(plan: PredictionPlan, result: PredictionResult) -> None:

@@ -29,12 +29,15 @@ from textual.widgets import Footer, Label, Static
 
 from engine.details import MULTI_LINE_ROWS, WARNINGS_ROW, specification_rows
 from engine.facade import Engine, SessionView
+from engine.prediction.status import PredictionStatus
+from engine.rows import dataset_label
 from engine.schema import TrainingMetadata
 from engine.store import MetadataError
 from engine.watcher import SessionChanges
 from llmtool_tui.dialogs.export_template import ExportTemplateDialog, TemplateExported
 from llmtool_tui.dialogs.message import MessageDialog
 from llmtool_tui.dialogs.notes import NotesDialog
+from llmtool_tui.dialogs.predict import PredictDialog
 from llmtool_tui.dialogs.relaunch_edit import RelaunchEditDialog, RelaunchEdits
 from llmtool_tui.dialogs.tags import TagsDialog
 from llmtool_tui.messages import (
@@ -43,11 +46,14 @@ from llmtool_tui.messages import (
     ResumeRequested,
     StopRequested,
 )
+from llmtool_tui.screens.wizard.path_suggester import PathSuggester
 from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import format_metric
 from llmtool_tui.widgets.status import status_text
 
 TITLE = "Selected Session Details"
+#: How often a prediction's progress is read again (its worker writes it every 0.5 s).
+PREDICTION_POLL_S = 0.5
 #: Statuses for which resuming makes no sense at all (rather than being blocked for a reason).
 NOT_RESUMABLE_STATUSES = ("completed", "starting", "running", "stale")
 
@@ -101,6 +107,12 @@ def models_table(view: SessionView) -> Table | None:
     return table
 
 
+def can_predict(view: SessionView) -> bool:
+    """Whether the session has a best model to predict with."""
+    status = view.metadata.execution_status
+    return view.status == "completed" and status.best_model_path is not None
+
+
 def actions_table(view: SessionView) -> Table:
     """The "Action Mode" panel: each key, what it does, and why resume is not offered."""
     table = Table.grid(padding=(0, 1))
@@ -131,6 +143,8 @@ def actions_table(view: SessionView) -> Table:
     if view.status == "running":
         action("s", "stop", "Stop the training (it can be resumed from its last checkpoint)")
     action("m", "live", "Follow progress, evaluations and the log")
+    if can_predict(view):
+        action("p", "predict", "Run the best model over a file of new texts")
     action("n", "notes", "Edit the session's notes")
     action("t", "tags", "Edit its tags (the history's search finds them: tag:NAME)")
     action("x", "export", "Write its configuration as a shareable template")
@@ -153,6 +167,7 @@ class DetailScreen(Screen[None]):
         Binding("n", "notes", "Notes", show=False),
         Binding("t", "tags", "Tags", show=False),
         Binding("x", "export_template", "Export template", show=False),
+        Binding("p", "predict", "Predict", show=False),
         Binding("escape", "back", "Back"),
     ]
 
@@ -164,6 +179,7 @@ class DetailScreen(Screen[None]):
         self.sessions_changed = sessions_changed
         self.path = path
         self.view: SessionView | None = None
+        self._predictions_looked_for = False
 
     def compose(self) -> ComposeResult:
         yield Label(TITLE, classes="screen-title")
@@ -172,11 +188,13 @@ class DetailScreen(Screen[None]):
             yield Static(id="detail-table")
             yield Static(id="detail-models")
         yield Static(id="detail-actions")
+        yield Static(id="detail-prediction", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sessions_changed.subscribe(self, self._sessions_changed)
         self.query_one("#detail-scroll").focus()
+        self.query_one("#detail-prediction").display = False
         self.load()
 
     def _sessions_changed(self, changes: SessionChanges) -> None:
@@ -195,6 +213,15 @@ class DetailScreen(Screen[None]):
         else:
             self.view = view
             self._show_view(view)
+            if not self._predictions_looked_for and can_predict(view):
+                # A prediction started earlier (from this app before it was closed, another
+                # app or the shell) is followed as one started here.
+                self._predictions_looked_for = True
+                running = await asyncio.to_thread(
+                    self.engine.running_predictions, view.metadata.session_id
+                )
+                for status in running[:1]:
+                    self.follow_prediction(Path(status.job_dir))
         self.refresh_bindings()
 
     def _show_view(self, view: SessionView) -> None:
@@ -239,6 +266,8 @@ class DetailScreen(Screen[None]):
             return False if view.status in NOT_RESUMABLE_STATUSES else None
         if action == "stop":
             return view.status == "running"
+        if action == "predict":
+            return can_predict(view)
         return True
 
     def action_resume(self) -> None:
@@ -309,6 +338,52 @@ class DetailScreen(Screen[None]):
 
         self.app.push_screen(ExportTemplateDialog(self.engine, self.path, session_id), exported)
 
+    def action_predict(self) -> None:
+        """Ask for a file and an output, then predict in the background."""
+        if self.view is None or not can_predict(self.view):
+            return
+
+        def started(status: PredictionStatus | None) -> None:
+            if status is not None:
+                self.follow_prediction(Path(status.job_dir))
+
+        self.app.push_screen(
+            PredictDialog(self.engine, self.path, self.view.metadata, path_suggester=PathSuggester),
+            started,
+        )
+
+    @work(group="prediction", exclusive=True, exit_on_error=False)
+    async def follow_prediction(self, job_dir: Path) -> None:
+        """Show a prediction's progress below the actions until it ends, then read the session
+        again (it holds the prediction's entry)."""
+        line = self.query_one("#detail-prediction", Static)
+        line.display = True
+        while True:
+            status = await asyncio.to_thread(self.engine.prediction_status, job_dir)
+            if status is not None and status.state != "running":
+                break
+            line.update(_prediction_progress(status))
+            await asyncio.sleep(PREDICTION_POLL_S)
+        if status.state == "completed":
+            line.update(literal(f"✓ {status.message}"))
+            self.notify(visible(f"Predicted: {status.message}"), markup=False)
+        else:
+            # The message may name the file, or quote an exception.
+            line.update(literal(f"✗ prediction {status.state}: {status.message}", "red"))
+        self.load()
+
     def action_back(self) -> None:
         """Back to the history."""
         self.app.pop_screen()
+
+
+def _prediction_progress(status: PredictionStatus | None) -> Text:
+    """``Predicting new.csv: 1,200 / 5,000 rows (24%)  850 rows/s  ETA 0:04``."""
+    if status is None or not status.rows_total:
+        return Text("Predicting: starting…")
+    text = literal(f"Predicting {dataset_label(status.file)}: ")
+    text.append(f"{status.rows_done:,} / {status.rows_total:,} rows ({status.fraction:.0%})")
+    speed = status.speed_words() or status.message or ""
+    if speed:
+        text.append(f"  {speed}")
+    return text
