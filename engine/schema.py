@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from engine.vocabulary import Status as Status
 from engine.vocabulary import Strategy as Strategy
 from engine.vocabulary import TrainingMode as TrainingMode
+
+#: The numeric precision a session asks for: ``auto`` lets the worker choose for its hardware.
+PrecisionSetting = Literal["auto", "fp32", "bf16", "fp16"]
+#: The precision a run trained in: fp32, or bf16/fp16 mixed precision (fp32 master weights).
+Precision = Literal["fp32", "bf16", "fp16"]
 
 SCHEMA_VERSION = 1
 TOOL_VERSION = "llmtool-tui 0.1.0"
@@ -271,7 +276,13 @@ class ModelConfig(Section):
     rdzv_endpoint: str | None = None
     """Multi-node: ``host:port`` of the rendezvous (the machine of node rank 0)."""
     node_rank: int | None = None
-    """Multi-node: this machine's rank (0 hosts the rendezvous); None lets the rendezvous choose."""
+    """Multi-node: 0 on the machine that hosts the rendezvous, another number elsewhere; None:
+    the machine whose name matches ``rdzv_endpoint`` hosts it. (The rendezvous numbers the
+    training ranks itself.)"""
+    precision: PrecisionSetting = "auto"
+    """``auto`` (bf16 mixed precision on a GPU that supports it, else fp16 with loss scaling on
+    a GPU, fp32 on CPU), or ``fp32``, ``bf16``, ``fp16`` to choose; the one used is recorded in
+    ``environment.precision``."""
 
     # model_config is both this section's name in the document and pydantic's configuration
     # attribute; the document's name wins through the alias on TrainingMetadata.
@@ -430,6 +441,9 @@ class Environment(Section):
     """``cpu``, ``cuda:0 (<name>)``, ``mps``."""
     torch_threads: int | None = None
     """CPU threads torch used."""
+    precision: Precision | None = None
+    """Precision the run trained in (``fp32``, ``bf16`` or ``fp16`` mixed); resume keeps it.
+    Sessions recorded before this field trained in fp32."""
     host: str | None = None
     """Host name."""
     packages: dict[str, str] = Field(default_factory=dict)

@@ -4,8 +4,8 @@ A worker is ``python -m engine.training.worker METADATA [--resume] [--force]`` i
 (so closing the terminal or losing the SSH connection sends it no SIGHUP), with stdin closed and
 its output appended to ``logs/training_runs/<session_id>/worker.out``. A session asking for more
 than one process (``nproc_per_node`` x ``nnodes``) runs the same module under PyTorch's launcher,
-``python -m torch.distributed.run``; the recorded pid is then the launcher's, which forwards a
-SIGTERM to every rank.
+torchrun, through ``python -m engine.training.launcher`` (which keeps the worker's exit codes);
+the recorded pid is then the launcher's, which forwards a SIGTERM to every rank.
 
 The launch is recorded in the metadata under the file's lock before ``launch_worker`` returns
 (``execution_status.launch``: pid, host, start time), so the session shows as starting at once
@@ -80,19 +80,26 @@ class WorkerHandle:
         return self.process.wait(timeout)
 
 
+#: torchrun, run in-process with the worker's exit codes (see engine.training.launcher).
+LAUNCHER_MODULE = "engine.training.launcher"
+
+
 def launcher_arguments(config: ModelConfig) -> list[str]:
-    """``torch.distributed.run`` (torchrun) arguments for a multi-process session, else none.
+    """The launcher's (torchrun's) arguments for a multi-process session, else none.
 
     One process in all needs no launcher. On one node torchrun's ``--standalone`` rendezvous
-    picks a free port itself; on several, every node names the same c10d endpoint, and the
-    rendezvous numbers the nodes unless ``node_rank`` fixes this node's rank.
+    picks a free port itself; on several, every node names the same c10d endpoint. The c10d
+    rendezvous numbers the ranks itself (torchrun ignores ``--node-rank`` there); ``node_rank``
+    says which node hosts the rendezvous (0), which matters where the endpoint's host name
+    matches several nodes (``localhost``, or nodes sharing an address), each of which would
+    otherwise try to host it, and a node that lost the race would fail when the host left.
     """
     if config.nproc_per_node * config.nnodes <= 1:
         return []
     arguments = [
         sys.executable,
         "-m",
-        "torch.distributed.run",
+        LAUNCHER_MODULE,
         f"--nproc-per-node={config.nproc_per_node}",
         f"--nnodes={config.nnodes}",
     ]
@@ -105,7 +112,7 @@ def launcher_arguments(config: ModelConfig) -> list[str]:
         )
     arguments += ["--rdzv-backend=c10d", f"--rdzv-endpoint={config.rdzv_endpoint}"]
     if config.node_rank is not None:
-        arguments.append(f"--node-rank={config.node_rank}")
+        arguments.append(f"--rdzv-conf=is_host={int(config.node_rank == 0)}")
     return arguments
 
 

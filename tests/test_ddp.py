@@ -60,7 +60,7 @@ def test_one_node_uses_a_standalone_rendezvous() -> None:
     command = worker_command(Path("m.json"), resume=True, config=ModelConfig(nproc_per_node=4))
     assert command[1:] == [
         "-m",
-        "torch.distributed.run",
+        "engine.training.launcher",
         "--nproc-per-node=4",
         "--nnodes=1",
         "--standalone",
@@ -78,8 +78,10 @@ def test_several_nodes_name_the_rendezvous_and_their_rank() -> None:
         "--nnodes=2",
         "--rdzv-backend=c10d",
         "--rdzv-endpoint=node1:29400",
-        "--node-rank=1",
+        "--rdzv-conf=is_host=0",
     ]
+    host = ModelConfig(nproc_per_node=8, nnodes=2, rdzv_endpoint="node1:29400", node_rank=0)
+    assert launcher_arguments(host)[-1] == "--rdzv-conf=is_host=1"
     unranked = ModelConfig(nproc_per_node=8, nnodes=2, rdzv_endpoint="node1:29400")
     assert launcher_arguments(unranked)[-1] == "--rdzv-endpoint=node1:29400"
     with pytest.raises(BadInputError, match="rdzv_endpoint"):

@@ -5,8 +5,9 @@ interrupted, or failed after writing a complete checkpoint. It cannot when it is
 (relaunch it instead), still running, failed before any checkpoint (nothing to resume), or when
 resuming would not continue the same training: the dataset is missing or its content changed, a
 model is not on this machine, or torch would use another thread count or world size than the
-checkpoints were written with (1 and 2 threads already give different weights). ``force``
-accepts a changed dataset, thread count or world size; a missing dataset is located
+checkpoints were written with (1 and 2 threads already give different weights), or another
+precision (fp32, bf16 or fp16 mixed). ``force`` accepts a changed dataset, thread count, world size
+or precision; a missing dataset is located
 (``Engine.locate_dataset``), a missing model is given by importing the session's template again
 with its path.
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from engine.errors import Obstacle, Remedy
 from engine.files import expand_user
-from engine.schema import TrainingMetadata
+from engine.schema import Precision, TrainingMetadata
 from engine.sessions.checkpoints import CHECKPOINTS_DIR_NAME, newest_complete
 from engine.workspace import WORKSPACE_ENV, Workspace
 
@@ -198,9 +199,18 @@ def _unit_dirs(workspace: Workspace, metadata: TrainingMetadata) -> list[Path]:
 
 
 def assess_resume(
-    workspace: Workspace, metadata: TrainingMetadata, *, force: bool = False
+    workspace: Workspace,
+    metadata: TrainingMetadata,
+    *,
+    force: bool = False,
+    precision: Precision | None = None,
 ) -> ResumeAssessment:
-    """Whether ``metadata``'s session can be resumed now, and if not, why."""
+    """Whether ``metadata``'s session can be resumed now, and if not, why.
+
+    ``precision`` is the one this run would train in, as the worker resolved it on its hardware;
+    without it (the front ends, which do not import torch), a session set to ``auto`` is left
+    to the worker to check.
+    """
     session = metadata.session_id
     status = metadata.execution_status.status
     if status == "completed":
@@ -238,6 +248,7 @@ def assess_resume(
         obstacles += [
             _threads_blocker(metadata, newest.torch_threads),
             _world_size_blocker(metadata),
+            _precision_blocker(metadata, precision),
         ]
     for obstacle in obstacles:
         if obstacle is None:
@@ -259,6 +270,48 @@ def _threads_blocker(metadata: TrainingMetadata, used: int | None) -> Obstacle |
     return Obstacle(
         f"the checkpoints were written with {used} torch threads and this run would use"
         f" {planned}; the result would differ from an uninterrupted run",
+        _FORCE,
+        "forceable",
+    )
+
+
+#: How each precision is named in a refusal.
+_PRECISION_NAMES: dict[str, str] = {
+    "fp32": "fp32",
+    "bf16": "bf16 mixed precision",
+    "fp16": "fp16 mixed precision",
+}
+
+
+def _precision_blocker(metadata: TrainingMetadata, resolved: Precision | None) -> Obstacle | None:
+    """What changes when this run's precision differs from the checkpoints', else None.
+
+    The weights and optimizer states are kept in fp32 either way, so the checkpoint loads; but
+    every step from it on rounds differently (and fp16's loss scale starts over), so the result
+    can no longer equal an uninterrupted run's.
+    """
+    setting = metadata.training_model_config.precision
+    planned = resolved or (None if setting == "auto" else setting)
+    # Sessions recorded before precision existed trained in fp32.
+    used = (metadata.environment.precision if metadata.environment else None) or "fp32"
+    if planned is None or planned == used:
+        return None
+    scale = (
+        ", and fp16's loss scale starts again from its initial value (the first steps may be"
+        " skipped as overflows)"
+        if planned == "fp16"
+        else ""
+    )
+    back = (
+        f"precision auto chose {planned} on this machine: resume where it chooses {used}, or set"
+        f" model_config.precision to {used}"
+        if setting == "auto"
+        else f"set model_config.precision back to {used}"
+    )
+    return Obstacle(
+        f"the checkpoints were written in {_PRECISION_NAMES[used]} and this run would train in"
+        f" {_PRECISION_NAMES[planned]}: every step from the checkpoint on rounds differently"
+        f"{scale}, so the result would differ from an uninterrupted run ({back})",
         _FORCE,
         "forceable",
     )

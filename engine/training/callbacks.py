@@ -211,10 +211,12 @@ class RunCallback(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.recorder.snapshot.step = state.global_step
         self.recorder.snapshot.epoch = state.epoch
-        # Every rank must stop at the same step (see distributed.any_rank).
-        if any_rank(self.stop.requested) and not self.stop.requested:
-            self.stop.request("SIGTERM (another rank)")
-        if not self.stop.requested or control.should_training_stop:
+        # Every rank must stop at the same step (see distributed.any_rank): each acts on the agreed
+        # answer, never on its own flag, which a signal may set right after the agreement.
+        agreed = any_rank(self.stop.requested)
+        if agreed and not self.stop.requested:
+            self.stop.request("another rank's stop request")
+        if not agreed or control.should_training_stop:
             return
         control.should_training_stop = True
         if control.should_save or (
@@ -266,5 +268,5 @@ class RunCallback(TrainerCallback):
             self.recorder.checkpoint_saved(self.unit.name, state.global_step, checkpoint)
         # No rank goes on to read checkpoints (newest_complete) before the marker exists.
         barrier()
-        if self.stop.requested:
+        if any_rank(self.stop.requested):
             control.should_training_stop = True

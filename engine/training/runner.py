@@ -38,7 +38,7 @@ from transformers import (
 
 from engine.errors import BadInputError
 from engine.files import expand_user
-from engine.schema import ModelConfig
+from engine.schema import ModelConfig, Precision
 from engine.sessions.checkpoints import (
     CHECKPOINTS_DIR_NAME,
     TRAINER_STATE_FILE,
@@ -54,6 +54,7 @@ from engine.training.callbacks import RunCallback, SessionTrainer, UnitInfo
 from engine.training.data import SessionData, encode_texts, subset, unit_labels
 from engine.training.distributed import Ranks, any_rank, barrier
 from engine.training.metrics import MACRO_F1, metrics_function
+from engine.training.precision import Hardware, precision_arguments
 from engine.training.recorder import Recorder
 from engine.training.signals import StopRequest
 from engine.workspace import safe_name
@@ -153,9 +154,16 @@ def plan_units(
     return units
 
 
-def _training_arguments(
-    config: ModelConfig, unit: TrainingUnit, steps_per_epoch: int, use_cpu: bool, distributed: bool
+def training_arguments(
+    config: ModelConfig,
+    unit: TrainingUnit,
+    steps_per_epoch: int,
+    hardware: Hardware,
+    precision: Precision,
+    distributed: bool,
 ) -> TrainingArguments:
+    """Trainer's arguments for one unit, on this hardware, in this precision."""
+    use_cpu = not hardware.cuda
     max_steps = steps_per_epoch * config.epochs
     by_steps = config.eval_steps is not None
     strategy = "steps" if by_steps else "epoch"
@@ -188,6 +196,7 @@ def _training_arguments(
         report_to=[],
         disable_tqdm=True,
         use_cpu=use_cpu,
+        **precision_arguments(precision, hardware),
         # Under torchrun on CPU: gloo, the one backend torch has there (nccl needs GPUs).
         ddp_backend="gloo" if use_cpu and distributed else None,
         # Every parameter of a classifier takes part in the loss: no extra graph traversal.
@@ -248,7 +257,8 @@ class UnitTrainer:
         recorder: Recorder,
         stop: StopRequest,
         torch_threads: int,
-        use_cpu: bool,
+        hardware: Hardware,
+        precision: Precision,
         ranks: Ranks | None = None,
     ) -> None:
         self.config = config
@@ -257,7 +267,8 @@ class UnitTrainer:
         self.recorder = recorder
         self.stop = stop
         self.torch_threads = torch_threads
-        self.use_cpu = use_cpu
+        self.hardware = hardware
+        self.precision = precision
         self._encoded: dict[str, list[dict[str, list[int]]]] = {}
 
     def finished(self, unit: TrainingUnit) -> UnitResult | None:
@@ -328,8 +339,13 @@ class UnitTrainer:
         # to the epoch's first ones to give every rank the same number).
         batches = math.ceil(len(train_set) / self.config.batch_size)
         steps_per_epoch = math.ceil(batches / self.ranks.world_size)
-        args = _training_arguments(
-            self.config, unit, steps_per_epoch, self.use_cpu, self.ranks.distributed
+        args = training_arguments(
+            self.config,
+            unit,
+            steps_per_epoch,
+            self.hardware,
+            self.precision,
+            self.ranks.distributed,
         )
         callback = RunCallback(
             UnitInfo(

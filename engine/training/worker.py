@@ -10,7 +10,9 @@ Exit codes: 0 completed, 1 failed, 2 refused (bad input, cannot resume), 3 inter
 Under torchrun (a session with ``nproc_per_node`` x ``nnodes`` above 1) every rank runs this
 module; rank 0 alone decides admission and writes the session's files, recording the launcher's
 pid (its parent) so that liveness and ``stop`` target the process that forwards SIGTERM to all
-ranks. torchrun reports a failed rank as exit code 1, whatever code the rank returned.
+ranks. Every rank joins the process group before the admission and exits with rank 0's
+refusal; a rank whose launcher dies asks the others to stop. torchrun itself exits 1 whenever a
+rank fails: ``engine.training.launcher`` runs it and exits with the ranks' own codes.
 
 The workspace is the one holding the metadata file (``<ws>/logs/training_sessions/`` or, for an
 unsaved session, ``<ws>/logs/training_runs/<id>/``), else ``$LLMTOOL_WORKSPACE``.
@@ -24,16 +26,19 @@ import os
 import platform
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 import psutil
 
+from engine.errors import BadInputError
 from engine.evaluations import best_evaluation, read_evaluations
 from engine.liveness import check_liveness, current_host, current_process_started_at
 from engine.progress import EvaluationDone, utc_now
-from engine.schema import Environment, SplitConfig, TrainingMetadata
+from engine.schema import Environment, Precision, SplitConfig, TrainingMetadata
 from engine.sessions.checkpoints import discard_all_incomplete
 from engine.sessions.resumability import (
     assess_resume,
@@ -43,6 +48,7 @@ from engine.sessions.resumability import (
 )
 from engine.store import MetadataError, SessionStore, StoreError, read_metadata
 from engine.training.distributed import Ranks, any_rank, init_process_group
+from engine.training.precision import Hardware, detect_hardware, resolve_precision
 from engine.training.recorder import RESULTS_FILE, FollowerRecorder, Recorder, RunRecorder
 from engine.training.signals import StopRequest
 
@@ -54,13 +60,15 @@ EXIT_COMPLETED = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 3
+#: How often a rank under torchrun checks that its launcher is still there.
+LAUNCHER_CHECK_S = 1.0
 
 
 class AlreadyRunning(Exception):
     """Another live worker runs the session."""
 
 
-def _environment(torch_threads: int, device: str) -> Environment:
+def _environment(torch_threads: int, device: str, precision: Precision) -> Environment:
     import accelerate
     import numpy
     import sklearn
@@ -75,6 +83,7 @@ def _environment(torch_threads: int, device: str) -> Environment:
         platform=platform.platform(),
         device=device,
         torch_threads=torch_threads,
+        precision=precision,
         host=current_host(),
         accelerate=accelerate.__version__,
         tokenizers=tokenizers.__version__,
@@ -153,12 +162,16 @@ class Worker:
         self.recorded_pid = os.getppid() if self.ranks.distributed else os.getpid()
         """The pid recorded as running the session: under torchrun, the launcher's (its parent),
         which is also the one a launch record names."""
+        self.precision: Precision = "fp32"
+        """The precision this run trains in, once admitted."""
 
     # -- admission -------------------------------------------------------------------------
 
     def _refusal(self, metadata: TrainingMetadata) -> str | None:
         if self.resume:
-            assessment = assess_resume(self.workspace, metadata, force=self.force)
+            assessment = assess_resume(
+                self.workspace, metadata, force=self.force, precision=self.precision
+            )
             self.warnings = assessment.warnings
             return None if assessment.resumable else assessment.blocker
         if metadata.status != "pending":
@@ -174,6 +187,29 @@ class Worker:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stop.request(signal.Signals(signum).name)
 
+    def _watch_launcher(self) -> None:
+        """Stop (checkpointing first) if this rank's torchrun agent goes away.
+
+        torchrun starts its ranks in their own sessions: a killed agent (a lost SSH session, a
+        node's job step cancelled) leaves them running, out of reach of ``stop`` and training
+        with the other nodes as if nothing happened. A rank that loses its launcher asks to
+        stop instead; the ranks agree on it at the next step, so the session ends interrupted
+        with a checkpoint that a resume on every node continues from.
+        """
+        launcher = os.getppid()
+
+        def watch() -> None:
+            while os.getppid() == launcher:
+                time.sleep(LAUNCHER_CHECK_S)
+            print(
+                f"worker rank {self.ranks.rank}: its launcher (pid {launcher}) ended;"
+                " stopping every rank at the next step",
+                file=sys.stderr,
+            )
+            self.stop.request(f"the end of rank {self.ranks.rank}'s launcher")
+
+        threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
+
     def run(self) -> int:
         """Train the session; returns the exit code."""
         try:
@@ -181,16 +217,29 @@ class Worker:
         except MetadataError as exc:
             print(f"worker: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        # Rank 0 decides for all: the others would see the status it just wrote. When it refuses,
-        # torchrun ends the other ranks.
-        refusal = self._refusal(metadata) if self.ranks.primary else None
-        if refusal:
-            print(f"worker: cannot train {metadata.session_id}: {refusal}", file=sys.stderr)
-            self._withdraw_launch(f"refused to train: {refusal}")
-            return EXIT_REFUSED
-        # From here on a stop request is honoured at the next safe point, never mid-write.
+        # From here on a stop request is honoured at the next safe point, never mid-write (torch
+        # takes seconds to import: a stop may come meanwhile).
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        hardware = detect_hardware(self.ranks.local_rank)
+        # Every rank joins before the admission, so that rank 0's refusal ends them all with its
+        # exit code: left to torchrun they would end as failures, and on another node they
+        # would wait for a rank 0 that never comes.
+        init_process_group(self.ranks, use_cpu=not hardware.cuda)
+        # Rank 0 decides for all: the others would see the status it just wrote.
+        try:
+            self.precision = resolve_precision(metadata.training_model_config.precision, hardware)
+            refusal = self._refusal(metadata) if self.ranks.primary else None
+        except BadInputError as exc:
+            refusal = str(exc)
+        if any_rank(refusal is not None):
+            if refusal is not None:
+                print(f"worker: cannot train {metadata.session_id}: {refusal}", file=sys.stderr)
+            if self.ranks.primary:
+                self._withdraw_launch(f"refused to train: {refusal}")
+            return EXIT_REFUSED
+        if self.ranks.distributed:
+            self._watch_launcher()
         run_dir = self.workspace.run_dir(metadata.session_id)
         recorder: RunRecorder | FollowerRecorder = (
             RunRecorder(self.store, self.metadata_path, run_dir, pid=self.recorded_pid)
@@ -198,7 +247,7 @@ class Worker:
             else FollowerRecorder(run_dir)
         )
         try:
-            return self._train(metadata, recorder)
+            return self._train(metadata, recorder, hardware)
         except AlreadyRunning as exc:
             print(f"worker: {exc}", file=sys.stderr)
             self._withdraw_launch(f"refused to train: {exc}")
@@ -226,7 +275,7 @@ class Worker:
             print(f"worker: the launch record could not be removed: {exc}", file=sys.stderr)
 
     def _mark_running(self, recorder: RunRecorder, threads: int, device: str) -> TrainingMetadata:
-        environment = _environment(threads, device)
+        environment = _environment(threads, device, self.precision)
         workspace = self.workspace
 
         def mutate(metadata: TrainingMetadata) -> None:
@@ -388,7 +437,12 @@ class Worker:
 
     # -- training --------------------------------------------------------------------------
 
-    def _train(self, metadata: TrainingMetadata, recorder: RunRecorder | FollowerRecorder) -> int:
+    def _train(
+        self,
+        metadata: TrainingMetadata,
+        recorder: RunRecorder | FollowerRecorder,
+        hardware: Hardware,
+    ) -> int:
         import torch
         from huggingface_hub.utils.tqdm import disable_progress_bars
         from transformers.utils import logging as transformers_logging
@@ -400,21 +454,20 @@ class Worker:
         threads = planned_torch_threads(metadata) or torch.get_num_threads()
         # Fixed per session: the thread count changes how sums are split, hence the weights.
         torch.set_num_threads(threads)
-        if torch.cuda.is_available():
-            local = self.ranks.local_rank
-            device, use_cpu = f"cuda:{local} ({torch.cuda.get_device_name(local)})", False
-        else:
-            device, use_cpu = "cpu", True
+        # accelerate sets its own count (cores / processes on this node) on a CPU run under
+        # torchrun when OMP_NUM_THREADS is unset, as it is with one process per node.
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        local = self.ranks.local_rank
+        device = f"cuda:{local} ({torch.cuda.get_device_name(local)})" if hardware.cuda else "cpu"
         if self.ranks.distributed:
             device += f", {self.ranks.world_size} processes (DDP)"
-        init_process_group(self.ranks, use_cpu)
         # Rank 0 alone writes the session's status.
         writer = recorder if isinstance(recorder, RunRecorder) else None
         if writer is not None:
             metadata = self._mark_running(writer, threads, device)
             writer.start_heartbeat()
         try:
-            results = self._train_units(metadata, recorder, writer, threads, use_cpu)
+            results = self._train_units(metadata, recorder, writer, threads, hardware)
         except Exception as error:
             from engine.training.runner import Interrupted
 
@@ -448,7 +501,7 @@ class Worker:
         recorder: Recorder,
         writer: RunRecorder | None,
         threads: int,
-        use_cpu: bool,
+        hardware: Hardware,
     ) -> list[UnitResult]:
         from engine.sessions.models import check_models
         from engine.training import faults
@@ -469,7 +522,9 @@ class Worker:
             self.workspace.session_models_dir(metadata.session_id),
             recorder.run_dir,
         )
-        trainer = UnitTrainer(config, data, recorder, self.stop, threads, use_cpu, self.ranks)
+        trainer = UnitTrainer(
+            config, data, recorder, self.stop, threads, hardware, self.precision, self.ranks
+        )
         results: list[UnitResult] = []
         for index, unit in enumerate(units, start=1):
             if any_rank(self.stop.requested):
@@ -501,7 +556,9 @@ def main(argv: list[str] | None = None) -> int:
         "--resume", action="store_true", help="continue from the newest complete checkpoint"
     )
     parser.add_argument(
-        "--force", action="store_true", help="run even if the dataset or the thread count changed"
+        "--force",
+        action="store_true",
+        help="run even if the dataset, the thread count, the world size or the precision changed",
     )
     args = parser.parse_args(argv)
     return Worker(args.metadata.resolve(), resume=args.resume, force=args.force).run()

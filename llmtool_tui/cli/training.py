@@ -18,12 +18,12 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine, PreparedRun
 from engine.files import read_tail
-from engine.schema import ModelConfig
+from engine.schema import ModelConfig, PrecisionSetting
 from engine.sessions.hyperparameters import new_session_defaults
 from llmtool_tui.cli import engine_for
 from llmtool_tui.cli.analyze import add_dataset_options, dataset_options
@@ -113,6 +113,12 @@ def register(
         metavar="N",
         help="training processes on this machine, one per GPU (above 1: torchrun and DDP;"
         " --batch-size is then per process)",
+    )
+    train.add_argument(
+        "--precision",
+        choices=get_args(PrecisionSetting),
+        help="numeric precision (default auto: bf16 mixed precision on a GPU that supports it,"
+        " else fp16 with loss scaling on a GPU, fp32 on CPU)",
     )
     train.add_argument(
         "--no-save",
@@ -340,6 +346,9 @@ def _model_config(args: argparse.Namespace, names: list[str], *, demo_model: boo
             )
         # How many processes run the training, not how it trains: the mode stays as chosen.
         values["nproc_per_node"] = args.nproc_per_node
+    if args.precision is not None:
+        # Like the processes, how fast it trains rather than what: the mode stays as chosen.
+        values["precision"] = args.precision
     return ModelConfig(
         training_mode=mode,
         selected_model=models[0] if models else None,
