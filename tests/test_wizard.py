@@ -1120,3 +1120,39 @@ async def test_the_wizard_starts_from_the_engines_defaults_and_warns_without_ref
         )
         await pilot.press("enter")
         assert step_of(pilot.app) == "summary"
+
+
+async def test_wizard_custom_mode_offers_the_precision(
+    workspace: Workspace, tmp_path: Path, tiny_models: list[Path]
+) -> None:
+    async with studio(workspace).run_test() as pilot:
+        wizard = await start(pilot)
+        data = single_label_csv(tmp_path)
+        await walk_to(pilot, data, "hyperparameters", mode="custom", models=[tiny_models[0]])
+        screen = pilot.app.screen
+        assert screen.query_one("#hyper-precision-select").display
+        # The options in order: auto, fp32, bf16, fp16.
+        assert (await pick_option(pilot, "#hyper-precision-select", 2)).value == "bf16"
+        help_label = screen.query_one("#hyper-precision-help", Label)
+        assert "CPU autocast" in str(help_label.render())
+        await set_hyperparameters(pilot, TINY_HYPERPARAMETERS)
+        await pilot.press("enter")
+        assert step_of(pilot.app) == "summary"
+        assert wizard.state.model_config().precision == "bf16"
+        # Back in the step, the choice is still there.
+        await pilot.press("escape")
+        assert screen.query_one("#hyper-precision-select", Select).value == "bf16"
+
+
+async def test_wizard_other_modes_leave_the_precision_to_auto(
+    workspace: Workspace, tmp_path: Path, tiny_models: list[Path]
+) -> None:
+    async with studio(workspace).run_test() as pilot:
+        wizard = await start(pilot)
+        data = single_label_csv(tmp_path)
+        await walk_to(pilot, data, "hyperparameters", mode="quick", models=[tiny_models[0]])
+        assert not pilot.app.screen.query_one("#hyper-precision-select").display
+        await set_hyperparameters(pilot, TINY_HYPERPARAMETERS)
+        await pilot.press("enter")
+        assert step_of(pilot.app) == "summary"
+        assert wizard.state.model_config().precision == "auto"

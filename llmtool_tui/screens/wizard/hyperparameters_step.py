@@ -1,18 +1,21 @@
-"""Step 6: the hyperparameters, with the mode's defaults, refused inline when out of range."""
+"""Step 6: the hyperparameters, with the mode's defaults, refused inline when out of range.
+
+The custom mode also offers the precision (a choice among four, not a number typed).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
 from textual.validation import ValidationResult
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Select, Static
 
-from engine.schema import ModelConfig
+from engine.schema import ModelConfig, PrecisionSetting
 from engine.sessions.creation import suggested_max_length
 from engine.sessions.hyperparameters import (
     DEFAULT_MODEL_MAX_TOKENS,
@@ -51,6 +54,13 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     ),
     Hyperparameter("seed", "Seed", "initialisation, data order and split", False),
 )
+#: What each precision means, shown next to the choice.
+PRECISION_HELP: dict[str, str] = {
+    "auto": "bf16 or fp16 mixed on a GPU, fp32 on CPU",
+    "fp32": "full precision everywhere",
+    "bf16": "bf16 mixed (Ampere GPUs, or CPU autocast)",
+    "fp16": "fp16 mixed with loss scaling (GPU only)",
+}
 
 
 class HyperparametersStep(WizardStep):
@@ -91,7 +101,7 @@ class HyperparametersStep(WizardStep):
     class HyperparametersChosen(Message):
         """Valid hyperparameters were entered."""
 
-        values: dict[str, int | float]
+        values: dict[str, int | float | str]
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="hyper-grid"):
@@ -110,6 +120,21 @@ class HyperparametersStep(WizardStep):
                     classes=f"hyper-help {classes}",
                     markup=False,
                 )
+            yield Label("Precision", classes="-advanced", markup=False)
+            yield Select(
+                [(name, name) for name in get_args(PrecisionSetting)],
+                value="auto",
+                allow_blank=False,
+                compact=True,
+                id="hyper-precision-select",
+                classes="-advanced",
+            )
+            yield Label(
+                PRECISION_HELP["auto"],
+                id="hyper-precision-help",
+                classes="hyper-help -advanced",
+                markup=False,
+            )
         yield Static("", id="hyper-others", markup=False)
         yield Static("", id="hyper-warnings", markup=False)
 
@@ -145,6 +170,8 @@ class HyperparametersStep(WizardStep):
             typed = self.state.hyperparameters.get(field.name)
             field_input.value = typed if typed is not None else format_number(defaults[field.name])
             self._show_validation(field.name, field_input.validate(field_input.value))
+        precision = self.query_one("#hyper-precision-select", Select)
+        precision.value = self.state.hyperparameters.get("precision", "auto")
         for widget in self.query(".-advanced"):
             widget.set_class(not self.custom, "-hidden")
         others = self.query_one("#hyper-others", Static)
@@ -174,6 +201,17 @@ class HyperparametersStep(WizardStep):
         self._show_validation(name, event.validation_result)
         self._show_warnings()
         self.show_error(None)
+
+    @on(Select.Changed, "#hyper-precision-select")
+    def _precision_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        chosen = str(event.value)
+        # Kept as typed, like the fields: "auto", the default, is no edit.
+        if chosen == "auto":
+            self.state.hyperparameters.pop("precision", None)
+        else:
+            self.state.hyperparameters["precision"] = chosen
+        self.query_one("#hyper-precision-help", Label).update(PRECISION_HELP[chosen])
 
     def _show_warnings(self) -> None:
         """Values allowed but probably a mistake for this dataset (they do not stop the step)."""
@@ -211,7 +249,7 @@ class HyperparametersStep(WizardStep):
         help_label.remove_class("-invalid")
 
     def confirm(self) -> None:
-        values: dict[str, int | float] = {}
+        values: dict[str, int | float | str] = {}
         defaults = self.defaults()
         for field in HYPERPARAMETERS:
             field_input = self.query_one(f"#hyper-{field.name}-input", Input)
@@ -227,4 +265,6 @@ class HyperparametersStep(WizardStep):
             values[field.name] = validator_for(field.name, self.max_tokens()).parse(
                 field_input.value
             )
+        if self.custom:
+            values["precision"] = str(self.query_one("#hyper-precision-select", Select).value)
         self.post_message(self.HyperparametersChosen(values))

@@ -48,7 +48,7 @@ class WizardState:
     """Smallest maximum length of the chosen models."""
     hyperparameters: dict[str, str] = field(default_factory=dict)
     """Values as typed, for the fields the user edited."""
-    chosen_hyperparameters: dict[str, int | float] = field(default_factory=dict)
+    chosen_hyperparameters: dict[str, int | float | str] = field(default_factory=dict)
     """The validated values of the hyperparameters step."""
     save: bool = True
 
