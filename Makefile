@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # this pin to a CPU build, while an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test browser test-faults check lint imports typecheck screenshots bench clean
+.PHONY: run test browser test-faults check lint imports typecheck screenshots bench gpu-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_analysis.py
 	$(BIN)/python bench/bench_language_detection.py
 	$(BIN)/python bench/bench_training.py $(BENCH_TRAINING_ARGS)
+
+# Training on a CUDA GPU in each precision, kill and resume bit for bit, throughput against a bare
+# Trainer, NCCL on two GPUs (bench/gpu_check.py). Without CUDA it says so and runs nothing.
+gpu-check: $(BIN)/.installed
+	$(BIN)/python bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
