@@ -5,9 +5,10 @@ time, the best F1 so far while a run goes on, a warning for a model that predict
 the whole validation set. A benchmark's models follow in a table of their own (best F1, the
 evaluation it came from, status; how a tie was broken is in the "Best Model Choice" row). Then the
 "Action Mode" panel: resume (only for an incomplete, resumable session; otherwise why not),
-relaunch as is or with edits, stop a running session, its live view, its notes and tags, and its
-export as a template. The view is read again whenever the watcher reports a change of its file
-(and after a save here), so a status shown here is never stale.
+relaunch as is or with edits, stop a running session, its live view, its notes and tags, its
+export as a template, and a prediction with its best model over a file (followed below the
+panel while its detached worker runs). The view is read again whenever the watcher reports a
+change of its file (and after a save here), so a status shown here is never stale.
 """
 
 from __future__ import annotations
@@ -383,7 +384,8 @@ def _prediction_progress(status: PredictionStatus | None) -> Text:
         return Text("Predicting: starting…")
     text = literal(f"Predicting {dataset_label(status.file)}: ")
     text.append(f"{status.rows_done:,} / {status.rows_total:,} rows ({status.fraction:.0%})")
+    # The message comes from the job's status file.
     speed = status.speed_words() or status.message or ""
     if speed:
-        text.append(f"  {speed}")
+        text.append_text(literal(f"  {speed}"))
     return text
