@@ -75,7 +75,8 @@ def resolve_precision(requested: PrecisionSetting, hardware: Hardware) -> Precis
 
 _OTHER_PRECISION = Remedy(
     shell="relaunch with --set precision=auto (or fp32)",
-    app="press e to relaunch it with precision auto (or fp32)",
+    # The edit dialog has no precision: the wizard's custom mode is where the app sets one.
+    app="train it again from the wizard's custom mode with precision auto (or fp32)",
 )
 
 
