@@ -14,7 +14,7 @@ from engine.rows import dataset_label, short_model_name
 
 if TYPE_CHECKING:
     from engine.progress import EvaluationDone
-    from engine.schema import TrainingMetadata
+    from engine.schema import TrainingEnding, TrainingMetadata
 
 #: The row naming a model that predicted one class for the whole validation set.
 WARNINGS_ROW = "Warnings"
@@ -111,6 +111,38 @@ def _is_benchmark(metadata: TrainingMetadata) -> bool:
 def _resumed_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
     resumed = metadata.execution_status.resumed_at
     return [("Resumed At", ", ".join(local_time(time) for time in resumed))] if resumed else []
+
+
+#: The row saying why a model's training stopped, and where its best model came from.
+ENDING_ROW = "How It Ended"
+
+
+def _step_and_epoch(step: int | None, epoch: float | None, max_steps: int | None = None) -> str:
+    where = f"step {step if step is not None else '?'}"
+    if max_steps is not None:
+        where += f"/{max_steps}"
+    return where + (f" (epoch {epoch:g})" if epoch is not None else "")
+
+
+def ending_text(ending: TrainingEnding) -> str:
+    """``early stopping: no better macro F1 for 3 evaluations at step 420/480 (epoch 7); best
+    model at step 240 (epoch 4), macro F1 0.81``."""
+    text = f"{ending.message} at {_step_and_epoch(ending.step, ending.epoch, ending.max_steps)}"
+    if ending.best_step is not None:
+        best = _step_and_epoch(ending.best_step, ending.best_epoch)
+        text += f"; best model at {best}, macro F1 {_fmt(ending.best_f1)}"
+    return text
+
+
+def _ending_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
+    endings = metadata.execution_status.endings
+    if len(endings) == 1 and not endings[0].label and not _is_benchmark(metadata):
+        return [(ENDING_ROW, ending_text(endings[0]))]
+    # A row per model: named by its label in distributed mode (joy), else by its name.
+    return [
+        (f"{ENDING_ROW} ({ending.label or short_model_name(ending.model)})", ending_text(ending))
+        for ending in endings
+    ]
 
 
 def _choice_rows(metadata: TrainingMetadata) -> list[tuple[str, str]]:
@@ -260,6 +292,7 @@ def extended_rows(
         ("Started", local_time(execution.started_at)),
         *_resumed_rows(metadata),
         ("Completed", local_time(execution.completed_at)),
+        *_ending_rows(metadata),
         ("Models Trained", _fmt(execution.models_trained)),
         ("Best Model", _fmt(execution.best_model)),
         *_choice_rows(metadata),

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.details import ModelResult, detail_rows, model_results, prediction_warnings
+from engine.details import (
+    ModelResult,
+    detail_rows,
+    ending_text,
+    model_results,
+    prediction_warnings,
+)
 from engine.errors import (
     BadInputError,
     DatasetMissingError,
@@ -132,6 +138,11 @@ class SessionView:
             "resume_blocker": self.resume_blocker,
             "models": [result.to_json() for result in self.model_results()],
             "warnings": prediction_warnings(self.evaluations),
+            # Also in the metadata (execution_status.endings); here with the detail's words.
+            "how_it_ended": [
+                {"model": ending.model, "label": ending.label, "text": ending_text(ending)}
+                for ending in self.metadata.execution_status.endings
+            ],
         }
 
     def model_results(self) -> list[ModelResult]:
@@ -393,11 +404,17 @@ class Engine:
         self, session_id: str, *, from_start: bool = True, caught_up: asyncio.Event | None = None
     ) -> AsyncGenerator[ProgressEvent, None]:
         """A session's progress events, following the file as the worker appends to it;
-        ``caught_up`` is set once those already written have been yielded."""
+        ``caught_up`` is set once those already written have been yielded.
+
+        Those already written come from the run's summary and the end of its log (every event
+        but most steps, the latest step included): a long run opens at once, in bounded memory.
+        """
+        from engine.progress import summary_path
         from engine.tailer import tail_progress
 
+        progress = self.progress_path(session_id)
         return tail_progress(
-            self.progress_path(session_id), from_start=from_start, caught_up=caught_up
+            progress, from_start=from_start, caught_up=caught_up, summary=summary_path(progress)
         )
 
     # -- actions -------------------------------------------------------------------------------
@@ -787,11 +804,18 @@ class Engine:
     def read_evaluations(self, session_id: str) -> list[EvaluationDone]:
         """A session's evaluations from its progress file (see engine.evaluations).
 
+        Read from the run's summary, which holds every evaluation in a fraction of the log's
+        size; from the log itself when the run has none (written before summaries existed).
+
         Raises OperationError when the file exists but cannot be read.
         """
         from engine.evaluations import read_evaluations
+        from engine.progress import summary_path
 
-        return read_evaluations(self.progress_path(session_id))
+        progress = self.progress_path(session_id)
+        summary = summary_path(progress)
+        found = summary.is_file() and not summary.is_symlink()
+        return read_evaluations(summary if found else progress)
 
     def compare(self, paths: Sequence[Path]) -> Comparison:
         """Sessions side by side: parameters, results and macro F1 curves (engine.comparison).

@@ -56,6 +56,13 @@ class ModelStarted(ProgressEvent):
     resumed_from: str | None = None
     from_step: int = 0
     """The step training starts from: the checkpoint's when it resumes (0 in older files)."""
+    label: str | None = None
+    """Distributed mode: the label this model is trained for (one model per label)."""
+
+    def position(self) -> str:
+        """``joy: 2/4`` in distributed mode, ``2/4`` otherwise."""
+        where = f"{self.index}/{self.total}"
+        return f"{self.label}: {where}" if self.label else where
 
 
 class StepLogged(ProgressEvent):
@@ -106,6 +113,27 @@ class ModelFinished(ProgressEvent):
     path: str | None = None
 
 
+StopReason = Literal["finished", "early_stopping", "stopped", "failed"]
+
+
+class TrainingStopped(ProgressEvent):
+    """Training of one model stopped: why, where, and where its best model came from."""
+
+    event: Literal["stopped"] = "stopped"
+    model: str
+    label: str | None = None
+    reason: StopReason
+    message: str
+    """``finished``, ``early stopping: no better macro F1 for 3 evaluations``, ``stopped by the
+    user``, ``failed: …``."""
+    step: int | None = None
+    max_steps: int | None = None
+    epoch: float | None = None
+    best_step: int | None = None
+    best_epoch: float | None = None
+    best_f1: float | None = None
+
+
 class LogLine(ProgressEvent):
     """A human-readable message."""
 
@@ -121,6 +149,7 @@ KnownEvent = Annotated[
     | EvaluationDone
     | CheckpointSaved
     | ModelFinished
+    | TrainingStopped
     | LogLine,
     Field(discriminator="event"),
 ]
@@ -132,6 +161,7 @@ _KNOWN_KINDS = {
     "evaluation",
     "checkpoint_saved",
     "model_finished",
+    "stopped",
     "log",
 }
 
@@ -157,12 +187,61 @@ def parse_event(line: str | bytes) -> ProgressEvent | None:
         return None
 
 
+#: The summary's name beside progress.jsonl (see ProgressWriter).
+SUMMARY_FILE = "progress.summary.jsonl"
+#: Step events the summary keeps at each stride before the stride doubles.
+KEPT_PER_STRIDE = 64
+
+
+def summary_path(progress_file: Path) -> Path:
+    """The summary kept beside ``progress_file`` (see ProgressWriter)."""
+    return progress_file.with_name(SUMMARY_FILE)
+
+
+class StepThinning:
+    """Which step events of one model the summary keeps: each one at first, then one in 2, 4,
+    8… as the run grows, so that a run of N steps keeps about KEPT_PER_STRIDE × log2(N) of them.
+
+    The loss kept is the mean of the losses since the step kept before: thinning smooths the
+    curve instead of picking one noisy step in a thousand.
+    """
+
+    def __init__(self) -> None:
+        self.stride = 1
+        self.kept = 0
+        self.next_step = 0
+        self._loss_sum = 0.0
+        self._losses = 0
+
+    def take(self, step: int, loss: float | None) -> tuple[bool, float | None]:
+        """Whether the event of ``step`` is kept, and the loss to keep with it."""
+        if loss is not None:
+            self._loss_sum += loss
+            self._losses += 1
+        if step < self.next_step:
+            return False, None
+        mean = self._loss_sum / self._losses if self._losses else None
+        self._loss_sum, self._losses = 0.0, 0
+        self.kept += 1
+        if self.kept % KEPT_PER_STRIDE == 0:
+            self.stride *= 2
+        self.next_step = step + self.stride
+        return True, mean
+
+
 class ProgressWriter:
-    """Appends events to a progress.jsonl file, one complete line per write.
+    """Appends events to a progress.jsonl file, one complete line per write, and keeps its
+    summary.
 
     Each event is written with a single ``os.write`` on an ``O_APPEND`` descriptor, so a reader
     never sees two events interleaved, and a crash leaves at most one partial last line (which
     the tailer skips).
+
+    The summary (``progress.summary.jsonl``, same format) holds every event but most steps
+    (StepThinning), so that a view opens a run of millions of steps at once: it reads the
+    summary and the end of progress.jsonl, never the whole log. It is written after
+    progress.jsonl, so it never holds an event the log lacks. It is only started with the log: a
+    log written before summaries existed has none (readers then read the log whole).
     """
 
     def __init__(self, path: Path) -> None:
@@ -176,22 +255,48 @@ class ProgressWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = open_append(path)
-        self._end_partial_line()
+        self._summary_fd = self._open_summary(os.fstat(self._fd).st_size == 0)
+        self._thinning = StepThinning()
+        self._end_partial_line(self._fd)
+        if self._summary_fd >= 0:
+            self._end_partial_line(self._summary_fd)
 
-    def _end_partial_line(self) -> None:
+    def _open_summary(self, new_log: bool) -> int:
+        summary = summary_path(self.path)
+        if not new_log and not summary.exists():
+            return -1
+        try:
+            return open_append(summary)
+        except OSError:
+            # A link or FIFO planted there: the log alone is written, and read whole.
+            return -1
+
+    @staticmethod
+    def _end_partial_line(fd: int) -> None:
         # A worker killed mid-write leaves a partial last line; the next writer (a resume) ends
         # it so that its own first event starts on a line of its own.
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            os.write(self._fd, b"\n")
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")
 
     def write(self, event: ProgressEvent) -> None:
-        """Append one event."""
+        """Append one event (and to the summary, unless it is a step the summary leaves out)."""
         line = event.model_dump_json() + "\n"
         os.write(self._fd, line.encode("utf-8"))
+        if self._summary_fd < 0:
+            return
+        if isinstance(event, ModelStarted):
+            self._thinning = StepThinning()
+        elif isinstance(event, StepLogged):
+            kept, loss = self._thinning.take(event.step, event.loss)
+            if not kept:
+                return
+            line = event.model_copy(update={"loss": loss}).model_dump_json() + "\n"
+        os.write(self._summary_fd, line.encode("utf-8"))
 
     def close(self) -> None:
-        """Close the file."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Close the files."""
+        for fd in (self._fd, self._summary_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._summary_fd = -1

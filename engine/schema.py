@@ -320,6 +320,32 @@ class LaunchRecord(Section):
     """Whether it was launched to resume the session."""
 
 
+class TrainingEnding(Section):
+    """How the training of one model ended: why, where, and where its best model came from."""
+
+    model: str
+    """The model as ``models_trained`` lists it (distributed mode: ``model [label]``)."""
+    label: str | None = None
+    """Distributed mode: the label the model was trained for."""
+    reason: Literal["finished", "early_stopping", "stopped", "failed"]
+    """``finished`` (every planned step), ``early_stopping``, ``stopped`` (by the user) or
+    ``failed``."""
+    message: str
+    """The reason in words: ``early stopping: no better macro F1 for 3 evaluations``."""
+    step: int | None = None
+    """The optimizer step training stopped at."""
+    max_steps: int | None = None
+    """The steps that were planned."""
+    epoch: float | None = None
+    """The epoch training stopped at (fractional)."""
+    best_step: int | None = None
+    """The step of the evaluation with the best macro F1 (where the saved model comes from)."""
+    best_epoch: float | None = None
+    """The epoch of that evaluation."""
+    best_f1: float | None = None
+    """Its macro F1."""
+
+
 class ExecutionStatus(Section):
     """Where the training stands (``execution_status``); kept true by the worker at every moment."""
 
@@ -377,6 +403,8 @@ class ExecutionStatus(Section):
     """Training processes of the last run (``nproc_per_node`` x ``nnodes``); resume keeps it."""
     launch: LaunchRecord | None = None
     """A worker launched and still starting (importing its libraries); None otherwise."""
+    endings: list[TrainingEnding] = Field(default_factory=list)
+    """How each model's training ended, in training order (a resumed model's entry replaced)."""
 
     def check_transition(self, new: str) -> None:
         """Raise InvalidTransitionError when ``new`` may not follow the current status."""

@@ -7,6 +7,11 @@ watchfiles because polling alone covers every case the tailer must survive: a fi
 exist yet, one replaced by another (a new inode), one truncated, and a network filesystem where
 inotify sees nothing; a stat ten times a second costs nothing, and progress shown 0.1 s late is
 not noticed. A watcher would need the same checks as a fallback, plus a thread per tailed file.
+
+A run's log may hold millions of step events. Given the summary the worker keeps beside it
+(``ProgressWriter``: every event but most steps), the tail starts at the present: it yields the
+summary, then the events at the end of the log that the summary does not hold yet (the last step
+at least), then follows; the log is never read whole.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedReader
 
-from engine.files import regular_opener
-from engine.progress import MAX_LINE_BYTES, LogLine, ProgressEvent, parse_event
+from engine.files import bounded_lines, open_regular, regular_opener
+from engine.progress import MAX_LINE_BYTES, LogLine, ProgressEvent, StepLogged, parse_event
 
 DEFAULT_POLL_INTERVAL_S = 0.1
 #: Bytes read at most per read call, so that a large existing file is streamed, not slurped.
@@ -78,12 +84,64 @@ async def _end_of_last_line(handle: AsyncBufferedReader, size: int) -> int:
     return start + newline + 1 if newline != -1 else start
 
 
+def read_summary(summary: Path) -> list[ProgressEvent] | None:
+    """The events of a run's summary; None when there is none to read (an older run's log,
+    or something else than a regular file at its place)."""
+    try:
+        with open_regular(summary, follow_symlinks=False) as handle:
+            parsed = (_parse_line(line) for line in bounded_lines(handle, MAX_LINE_BYTES))
+            return [event for event in parsed if event is not None]
+    except OSError:
+        return None
+
+
+def _mark(event: ProgressEvent) -> tuple[str, datetime]:
+    """What tells an event of the summary in the log (a kept step's loss differs: a mean)."""
+    moment = event.time
+    # A time written without a zone by another tool: progress times are UTC.
+    return event.event, moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _present(known: list[ProgressEvent], window: list[ProgressEvent]) -> list[ProgressEvent]:
+    """The summary's events merged with those at the end of the log, in the log's order.
+
+    The end of the log holds what the summary lacks: the steps left out since the last one
+    kept (the latest step among them) and events written to the log and not yet to the summary.
+    From the summary's last kept step on, the log's own lines are taken: all of them follow it
+    there, in the order they happened. When that step is not in the window, the summary is
+    taken whole, then what follows its last event in the window (all of it, if that event is
+    not in the window).
+    """
+    marks = [_mark(event) for event in window]
+
+    def last_in_window(event: ProgressEvent) -> int | None:
+        mark = _mark(event)
+        return len(marks) - 1 - marks[::-1].index(mark) if mark in marks else None
+
+    steps = [index for index, event in enumerate(known) if isinstance(event, StepLogged)]
+    if steps and (at := last_in_window(known[steps[-1]])) is not None:
+        return [*known[: steps[-1]], *window[at:]]
+    after = last_in_window(known[-1]) if known else None
+    return [*known, *window[(after + 1 if after is not None else 0) :]]
+
+
+async def _window_start(handle: AsyncBufferedReader, size: int) -> int:
+    """Offset of the first line that starts within the last _LOOKBACK bytes before ``size``."""
+    if size <= _LOOKBACK:
+        return 0
+    await handle.seek(size - _LOOKBACK - 1)
+    head = await handle.read(_LOOKBACK)
+    newline = head.find(b"\n")
+    return size - _LOOKBACK + newline if newline != -1 else size
+
+
 async def tail_progress(
     path: Path,
     *,
     from_start: bool = True,
     poll_interval: float = DEFAULT_POLL_INTERVAL_S,
     caught_up: asyncio.Event | None = None,
+    summary: Path | None = None,
 ) -> AsyncGenerator[ProgressEvent, None]:
     """Yield the events of a progress.jsonl file, then each one appended, until cancelled.
 
@@ -94,6 +152,9 @@ async def tail_progress(
         poll_interval: seconds between two looks at the file when nothing new was found.
         caught_up: set once every event already in the file has been yielded (or there is no
             file yet): a view can then show the run as it stands, not the steps it went through.
+        summary: the run's summary (see the module docstring); with ``from_start``, the events
+            already written are taken from it and from the log's end, not from the whole log.
+            When it cannot be read, the log is read whole.
 
     Unparsable lines, and lines over MAX_LINE_BYTES, are skipped. A file that shrinks
     (truncated) or changes inode (replaced) is read again from its beginning. The file is
@@ -108,6 +169,13 @@ async def tail_progress(
     offset = 0
     lines = _Lines()
     skip_existing = not from_start
+    # Read before the log is looked at: the worker writes each event to the log first, so
+    # every event of the summary read now is in the log that is opened next.
+    known = (
+        await asyncio.to_thread(read_summary, summary)
+        if from_start and summary is not None
+        else None
+    )
     try:
         while True:
             try:
@@ -143,8 +211,16 @@ async def tail_progress(
                 offset, lines = 0, _Lines()
                 if skip_existing:
                     offset = await _end_of_last_line(handle, opened.st_size)
-            # Only the file that existed when tailing started is skipped; any later one is new.
-            skip_existing = False
+                elif known is not None:
+                    offset = await _window_start(handle, opened.st_size)
+                    await handle.seek(offset)
+                    data = await handle.read(opened.st_size - offset)
+                    offset += len(data)
+                    for event in _present(known, lines.events(data)):
+                        yield event
+            # Only the file that existed when tailing started is skipped (or read from its
+            # summary); any later one is new.
+            skip_existing, known = False, None
             grew = False
             if handle is not None:
                 size = os.fstat(handle.fileno()).st_size

@@ -384,11 +384,7 @@ def _detail_loaded(app: StudioApp) -> bool:
 
 def _monitor_loaded(app: StudioApp) -> bool:
     screen = app.screen
-    if not isinstance(screen, MonitorScreen) or screen.status is None:
-        return False
-    progress_file = app.engine.progress_path(screen.session_id)
-    with progress_file.open("rb") as lines:
-        return screen.events_seen == sum(1 for _ in lines)
+    return isinstance(screen, MonitorScreen) and screen.status is not None and screen.shows_present
 
 
 def _searched(app: StudioApp) -> bool:

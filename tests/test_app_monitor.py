@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
+from bench.bench_live_view import write_long_run
 from engine.facade import Engine
 from engine.progress import (
     CheckpointSaved,
@@ -20,6 +21,7 @@ from engine.progress import (
     ProgressWriter,
     StatusChanged,
     StepLogged,
+    TrainingStopped,
 )
 from engine.schema import TrainingMetadata
 from engine.store import SessionStore, read_metadata
@@ -28,7 +30,11 @@ from llmtool_tui.app import StudioApp, make_app
 from llmtool_tui.screens import DetailScreen, HistoryScreen, MonitorScreen
 from llmtool_tui.screenshots import wait_until
 from llmtool_tui.widgets import EvaluationsTable, LogView, ProgressPanel
+from llmtool_tui.widgets.f1_chart import F1Chart
+from llmtool_tui.widgets.log_view import PAGE_LINES
+from llmtool_tui.widgets.loss_chart import LossChart
 from llmtool_tui.widgets.progress_panel import RunProgress, format_duration
+from llmtool_tui.widgets.training_charts import TrainingCharts
 from tests.fakes import IDLE_MODULE, idle_process, record_running, worker_env
 from tests.test_app_actions import WORKER_TIMEOUT_S, FakeWorkerEngine
 
@@ -261,18 +267,21 @@ async def test_live_view_after_a_resume_never_goes_below_the_checkpoint(
     monkeypatch.setattr(ProgressPanel, "render_progress", recorded)
     async with app_for(workspace).run_test(size=(100, 30)) as pilot:
         monitor = await open_monitor(pilot)
-        await wait_until(pilot, lambda: monitor.events_seen == 2003)
+        panel = monitor.query_one(ProgressPanel)
+        await wait_until(pilot, lambda: monitor.events_seen > 0)
         assert text_of(monitor, "#progress-steps") == "Step 2000/4000"
+        # Read from the run's summary: most of the 2,003 events (steps) were never parsed.
+        assert monitor.events_seen < 1000
         # The resumed worker starts from the checkpoint; its first logged step comes later.
         progress.write(StatusChanged(time=at(100), status="running"))
         progress.write(
             ModelStarted(time=at(101), model="bert-tiny", resumed_from="checkpoint-2000",
                          from_step=2000)
         )  # fmt: skip
-        await wait_until(pilot, lambda: monitor.events_seen == 2005)
+        await wait_until(pilot, lambda: panel.progress.last_event_at == at(101))
         assert text_of(monitor, "#progress-steps") == "Step 2000/4000"
         progress.write(StepLogged(time=at(110), step=2001, max_steps=4000, loss=0.5))
-        await wait_until(pilot, lambda: monitor.events_seen == 2006)
+        await wait_until(pilot, lambda: panel.progress.step == 2001)
         # A live view opened now reads the whole file: it shows where the run stands at once.
         await pilot.press("escape")
         await pilot.press("m")
@@ -281,7 +290,7 @@ async def test_live_view_after_a_resume_never_goes_below_the_checkpoint(
             lambda: (
                 isinstance(pilot.app.screen, MonitorScreen)
                 and pilot.app.screen is not monitor
-                and pilot.app.screen.events_seen == 2006
+                and pilot.app.screen.query_one(ProgressPanel).progress.step == 2001
             ),
         )
         assert text_of(pilot.app.screen, "#progress-steps") == "Step 2001/4000"
@@ -346,3 +355,133 @@ async def test_the_live_view_offers_r_when_the_dataset_moved_as_the_details_do(
         assert isinstance(detail, DetailScreen)
         await wait_until(pilot, lambda: detail.view is not None)
         assert detail.check_action("resume", ()) is True
+
+
+# -- a long run opened at the present, how it ended, curves, the log's backlog ----------------
+
+
+async def test_a_run_of_300000_steps_opens_at_its_last_step_never_replaying_the_others(
+    workspace: Workspace,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store.create(make_metadata(status="completed"))
+    write_long_run(workspace.run_dir(SESSION), 300_000)
+    shown: list[str] = []
+    render = ProgressPanel.render_progress
+
+    def recorded(panel: ProgressPanel) -> None:
+        render(panel)
+        shown.append(str(panel.query_one("#progress-steps", Static).render()))
+
+    monkeypatch.setattr(ProgressPanel, "render_progress", recorded)
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        await wait_until(pilot, lambda: monitor.events_seen > 0)
+        assert text_of(monitor, "#progress-steps").startswith("Step 300000/300000")
+        # The first step shown is the last one: no step of the way there was ever on screen.
+        steps = [text for text in shown if text.startswith("Step")]
+        assert steps and all(text.startswith("Step 300000/300000") for text in steps), steps
+        # Read from the summary and the log's end: a few hundred events, not 300,000.
+        assert monitor.events_seen < 2_000
+        evaluations = monitor.query_one(EvaluationsTable)
+        assert evaluations.row_count == 20
+        # The loss curve has every model's line, downsampled to the chart's width; drawn right
+        # after the run's state, not before it.
+        await wait_until(pilot, lambda: bool(monitor.query("#loss-chart")))
+        loss = monitor.query_one("#loss-chart", LossChart)
+        await wait_until(pilot, lambda: [line.label for line in loss.series] == ["bert-base"])
+        assert 10 <= len(loss.series[0].points) <= loss.size.width
+
+
+async def test_how_a_label_s_training_ended_is_shown_and_the_bar_ends_there(
+    workspace: Workspace,
+    store: SessionStore,
+    make_metadata: BuildMetadata,
+    progress: ProgressWriter,
+) -> None:
+    metadata = make_metadata(status="completed", mode="distributed")
+    metadata.training_model_config.epochs = 8
+    store.create(metadata)
+    progress.write(ModelStarted(time=at(0), model="bert [joy]", label="joy", index=2, total=4))
+    progress.write(StepLogged(time=at(1), model="bert [joy]", step=400, max_steps=480, epoch=6.7))
+    progress.write(
+        TrainingStopped(time=at(2), model="bert [joy]", label="joy", reason="early_stopping",
+                        message="early stopping: no better macro F1 for 3 evaluations",
+                        step=420, max_steps=480, epoch=7.0, best_step=240, best_epoch=4.0,
+                        best_f1=0.8123)
+    )  # fmt: skip
+    progress.write(ModelFinished(time=at(3), model="bert [joy]", best_f1=0.8123))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        await wait_until(pilot, lambda: monitor.events_seen == 4)
+        assert text_of(monitor, "#progress-model") == "Model: joy: 2/4 · bert [joy]"
+        # Where training stopped, not the planned end.
+        assert text_of(monitor, "#progress-steps") == "Step 420/480 · Epoch 7.00/8"
+        bar = monitor.query_one("#progress-bar", ProgressBar)
+        assert (bar.progress, bar.total) == (420, 480)
+        assert text_of(monitor, "#progress-ending") == (
+            "Ended: early stopping: no better macro F1 for 3 evaluations at step 420"
+            " (epoch 7) · best model: step 240 (epoch 4), macro F1 0.812"
+        )
+        log = monitor.query_one(LogView)
+        assert any("model   joy: 2/4 bert [joy] started" in line for line in log.lines)
+        assert any(
+            "ended   bert [joy]: early stopping: no better macro F1 for 3 evaluations at step"
+            " 420, best model at step 240" in line
+            for line in log.lines
+        )
+
+
+async def test_curves_have_a_line_per_model_follow_the_run_and_fold_away(
+    workspace: Workspace, running_session: Path, progress: ProgressWriter
+) -> None:
+    progress.write(ModelStarted(time=at(0), model="bert-tiny", index=1, total=2))
+    for step in range(1, 41):
+        progress.write(StepLogged(time=at(step), model="bert-tiny", step=step, max_steps=40,
+                                  loss=2.0 / step))  # fmt: skip
+    progress.write(EvaluationDone(time=at(41), model="bert-tiny", step=40, macro_f1=0.7))
+    async with app_for(workspace).run_test(size=(80, 24)) as pilot:
+        monitor = await open_monitor(pilot)
+        charts = monitor.query_one(TrainingCharts)
+        await wait_until(pilot, lambda: len(monitor.query("#loss-chart, #f1-chart")) == 2)
+        loss = monitor.query_one("#loss-chart", LossChart)
+        f1 = monitor.query_one("#f1-chart", F1Chart)
+        await wait_until(pilot, lambda: [line.label for line in loss.series] == ["bert-tiny"])
+        assert [line.points for line in f1.series] == [((40.0, 0.7),)]
+        # One point per column at most, and smoothed: each point is pulled toward the ones
+        # before it, so the curve falls slower than the losses.
+        points = loss.series[0].points
+        assert len(points) <= loss.size.width
+        last_step, last_loss = points[-1]
+        assert last_step >= 39 and last_loss > 2.0 / 39
+        # The second model of the benchmark gets a line of its own as its steps arrive.
+        progress.write(ModelStarted(time=at(50), model="[b]odd[/b]-model", index=2, total=2))
+        progress.write(StepLogged(time=at(51), model="[b]odd[/b]-model", step=1, max_steps=40,
+                                  loss=1.5))  # fmt: skip
+        await wait_until(pilot, lambda: len(loss.series) == 2, timeout=5)
+        assert loss.series[1].label == "[b]odd[/b]-model"
+        # c folds the curves away (more rows for the table and the log) and back.
+        await pilot.press("c")
+        assert not charts.display
+        await pilot.press("c")
+        assert charts.display
+
+
+async def test_the_log_shows_its_last_lines_and_loads_older_ones_on_scroll_back(
+    workspace: Workspace, running_session: Path, progress: ProgressWriter
+) -> None:
+    for index in range(1, 1001):
+        progress.write(LogLine(time=at(index), message=f"line {index}"))
+    async with app_for(workspace).run_test(size=(100, 30)) as pilot:
+        monitor = await open_monitor(pilot)
+        log = monitor.query_one(LogView)
+        await wait_until(pilot, lambda: monitor.events_seen == 1000)
+        assert log.lines[-1].endswith("line 1000")
+        # The last lines only are laid out; the others wait for the user to scroll back.
+        assert log.line_count == PAGE_LINES + 1  # with the "Following …" line
+        assert len(log.older) == 1000 - PAGE_LINES
+        await pilot.press("home")
+        assert log.lines[0].endswith("line 1")
+        assert log.line_count == 1001 and not log.older

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
 import pytest
 
-from engine.progress import ProgressEvent, ProgressWriter, StatusChanged, StepLogged
+from engine.progress import (
+    KEPT_PER_STRIDE,
+    EvaluationDone,
+    LogLine,
+    ModelStarted,
+    ProgressEvent,
+    ProgressWriter,
+    StatusChanged,
+    StepLogged,
+    StepThinning,
+    summary_path,
+)
 from engine.tailer import tail_progress
 
 WAIT_S = 10.0
@@ -227,3 +240,102 @@ async def test_caught_up_is_set_when_there_is_no_file_yet(tmp_path: Path) -> Non
     with pytest.raises(asyncio.CancelledError):
         await pending
     await tail.aclose()
+
+
+# -- from the present: the summary and the end of the log --------------------------------------
+
+
+async def tail_until_caught_up(path: Path) -> list[ProgressEvent]:
+    """The events a view gets before it shows the run (``caught_up``), read from the summary."""
+    caught_up = asyncio.Event()
+    events: list[ProgressEvent] = []
+
+    async def run() -> None:
+        async for event in tail_progress(
+            path, poll_interval=POLL_S, caught_up=caught_up, summary=summary_path(path)
+        ):
+            events.append(event)
+
+    task = asyncio.create_task(run())
+    try:
+        await asyncio.wait_for(caught_up.wait(), WAIT_S)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    return events
+
+
+def at(seconds: float) -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+async def test_a_long_log_is_read_from_its_summary_and_its_end_never_whole(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "progress.jsonl"
+    writer = ProgressWriter(path)
+    writer.write(ModelStarted(time=at(0), model="m"))
+    writer.write(StepLogged(time=at(1), step=1, max_steps=5000, loss=2.0))
+    writer.write(EvaluationDone(time=at(2), model="m", step=1, macro_f1=0.5))
+    # An event in the middle of the log that the summary lacks: read only if the log is.
+    append(path, (LogLine(time=at(3), message="in the middle").model_dump_json() + "\n").encode())
+    for step in range(2, 5001):
+        writer.write(StepLogged(time=at(3 + step), step=step, max_steps=5000, loss=1.0))
+    writer.write(LogLine(time=at(6000), message="the end"))
+    writer.close()
+    assert path.stat().st_size > 4 * (1 << 16)
+
+    events = await tail_until_caught_up(path)
+
+    messages = [event.message for event in events if isinstance(event, LogLine)]
+    assert messages == ["the end"]
+    steps = [event.step for event in events if isinstance(event, StepLogged)]
+    # Thinned (most steps are not read), and the latest one is there, last.
+    assert steps[-1] == 5000 and len(steps) < 1000
+    assert steps == sorted(steps)
+    assert [event.macro_f1 for event in events if isinstance(event, EvaluationDone)] == [0.5]
+
+
+async def test_events_in_the_log_not_yet_in_the_summary_are_read_from_its_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "progress.jsonl"
+    writer = ProgressWriter(path)
+    writer.write(ModelStarted(time=at(0), model="m"))
+    writer.write(StepLogged(time=at(1), step=1, max_steps=10))
+    writer.close()
+    # The worker wrote this to the log and had not reached the summary yet.
+    late = LogLine(time=at(2), message="written to the log first")
+    append(path, (late.model_dump_json() + "\n").encode())
+
+    events = await tail_until_caught_up(path)
+
+    assert [event.event for event in events] == ["model_started", "step", "log"]
+    assert events[-1] == late
+
+
+async def test_a_log_without_a_summary_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "progress.jsonl"
+    append(path, b"".join(step_line(step) for step in range(1, 51)))
+    assert not summary_path(path).exists()
+
+    events = await tail_until_caught_up(path)
+
+    assert [event.step for event in events if isinstance(event, StepLogged)] == list(range(1, 51))
+
+
+def test_the_summary_keeps_a_number_of_steps_that_grows_with_the_log_of_its_length() -> None:
+    thinning = StepThinning()
+    kept = [step for step in range(1, 1_000_001) if thinning.take(step, 1.0)[0]]
+    assert kept[:3] == [1, 2, 3]
+    assert len(kept) < KEPT_PER_STRIDE * 16
+    # The loss kept is the mean of those since the step kept before (here, of the steps).
+    thinning = StepThinning()
+    previous = 0
+    for step in range(1, 10 * KEPT_PER_STRIDE):
+        kept_here, mean = thinning.take(step, float(step))
+        if kept_here:
+            assert mean == pytest.approx(statistics.mean(range(previous + 1, step + 1)))
+            previous = step
+    assert previous > 5 * KEPT_PER_STRIDE

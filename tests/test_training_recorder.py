@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.evaluations import read_evaluations
-from engine.progress import ModelStarted, parse_event
+from engine.progress import ModelStarted, TrainingStopped, parse_event
 from engine.schema import ModelConfig, TrainingMetadata
 from engine.sessions.creation import build_session_metadata, create_session
 from engine.store import SessionStore
@@ -164,4 +164,40 @@ def test_a_resumed_model_starts_from_its_checkpoints_step(
     assert [(event.resumed_from, event.from_step) for event in started] == [
         (None, 0),
         ("checkpoint-120", 120),
+    ]
+
+
+def test_how_a_unit_stopped_is_recorded_with_its_best_evaluation_even_after_a_resume(
+    store: SessionStore, session: Path
+) -> None:
+    run_dir = store.workspace.run_dir(store.load(session).session_id)
+    first = RunRecorder(store, session, run_dir)
+    first.open_results(LABELS)
+    first.model_started("m", 1, 1, None)
+    first.evaluation(_record(4, f1=0.5))
+    first.evaluation(_record(8, f1=0.75))
+    first.evaluation(_record(12, f1=0.75))  # equal: the first one stays the best
+    first.step("m", 14, 40, 3.5, 0.9, 1e-3, 10.0)
+    first.training_stopped("stopped", "stopped by the user")
+    first.close()
+    (ending,) = store.load(session).execution_status.endings
+    assert (ending.reason, ending.step, ending.max_steps, ending.epoch) == ("stopped", 14, 40, 3.5)
+    assert (ending.best_step, ending.best_epoch, ending.best_f1) == (8, 2.0, 0.75)
+    # The resumed run knows the best evaluation from the log, and its ending replaces the first.
+    second = RunRecorder(store, session, run_dir)
+    second.open_results(LABELS)
+    second.model_started("m", 1, 1, None)
+    second.evaluation(_record(16, f1=0.5))
+    second.step("m", 20, 40, 5.0, 0.8, 1e-3, 10.0)
+    second.training_stopped(
+        "early_stopping", "early stopping: no better macro F1 for 2 evaluations"
+    )
+    second.close()
+    (ending,) = store.load(session).execution_status.endings
+    assert (ending.reason, ending.step, ending.best_step) == ("early_stopping", 20, 8)
+    events = [parse_event(line) for line in (run_dir / "progress.jsonl").read_bytes().splitlines()]
+    stops = [event for event in events if isinstance(event, TrainingStopped)]
+    assert [(event.reason, event.step, event.best_step) for event in stops] == [
+        ("stopped", 14, 8),
+        ("early_stopping", 20, 8),
     ]

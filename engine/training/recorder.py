@@ -36,10 +36,12 @@ from engine.progress import (
     ProgressWriter,
     StatusChanged,
     StepLogged,
+    StopReason,
+    TrainingStopped,
     parse_event,
     utc_now,
 )
-from engine.schema import TrainingMetadata
+from engine.schema import TrainingEnding, TrainingMetadata
 from engine.sessions.checkpoints import checkpoint_step
 from engine.store import SessionStore
 from engine.workspace import PROGRESS_FILE, TRAIN_LOG_FILE
@@ -70,6 +72,15 @@ class Snapshot:
     step: int | None = None
     max_steps: int | None = None
     epoch: float | None = None
+
+
+@dataclass(frozen=True)
+class BestEvaluation:
+    """Where a unit's best validation macro F1 so far was reached."""
+
+    step: int
+    epoch: float | None
+    macro_f1: float
 
 
 @dataclass
@@ -179,6 +190,10 @@ class RunRecorder:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self.progress_path = run_dir / PROGRESS_FILE
+        self.best: dict[str, BestEvaluation] = {}
+        """Each unit's best validation evaluation so far (the first of equals, as Trainer)."""
+        self.current: tuple[str, str | None] | None = None
+        """The unit being trained and its label, until its ending is recorded."""
         self._seen = self._events_already_recorded()
         self.progress = ProgressWriter(self.progress_path)
         self.results: ResultsTable | None = None
@@ -203,12 +218,23 @@ class RunRecorder:
                 if isinstance(event, StepLogged):
                     seen.add(("step", event.model, event.step))
                 elif isinstance(event, EvaluationDone):
+                    if event.macro_f1 is not None and event.model is not None:
+                        self._note_best(
+                            event.model, event.split, event.step, event.epoch, event.macro_f1
+                        )
                     seen.add(
                         self._evaluation_key(
                             event.model, getattr(event, "split", None), event.step, event.macro_f1
                         )
                     )
         return seen
+
+    def _note_best(
+        self, unit: str, split: str, step: int, epoch: float | None, macro_f1: float
+    ) -> None:
+        best = self.best.get(unit)
+        if split == "validation" and (best is None or macro_f1 > best.macro_f1):
+            self.best[unit] = BestEvaluation(step, epoch, macro_f1)
 
     @staticmethod
     def _evaluation_key(
@@ -300,25 +326,32 @@ class RunRecorder:
         self.log.info("status: %s%s", status, f" ({message})" if message else "")
         self.progress.write(StatusChanged(status=status, message=message))
 
-    def model_started(self, unit: str, index: int, total: int, resumed_from: str | None) -> None:
+    def model_started(
+        self,
+        unit: str,
+        index: int,
+        total: int,
+        resumed_from: str | None,
+        label: str | None = None,
+    ) -> None:
+        # A live view shows the checkpoint's step at once, not 0 until the first logged step.
+        from_step = checkpoint_step(Path(resumed_from)) if resumed_from else None
+        event = ModelStarted(
+            model=unit,
+            index=index,
+            total=total,
+            resumed_from=resumed_from,
+            from_step=from_step or 0,
+            label=label,
+        )
+        self.current = (unit, label)
         self.log.info(
-            "model %d/%d: %s%s",
-            index,
-            total,
+            "model %s: %s%s",
+            event.position(),
             unit,
             f", resumed from {resumed_from}" if resumed_from else "",
         )
-        # A live view shows the checkpoint's step at once, not 0 until the first logged step.
-        from_step = checkpoint_step(Path(resumed_from)) if resumed_from else None
-        self.progress.write(
-            ModelStarted(
-                model=unit,
-                index=index,
-                total=total,
-                resumed_from=resumed_from,
-                from_step=from_step or 0,
-            )
-        )
+        self.progress.write(event)
 
     def step(
         self,
@@ -357,6 +390,7 @@ class RunRecorder:
                 f"{record.unit}: evaluation at step {record.step} differs from the one the"
                 " interrupted run recorded (the data or environment changed); replaced it"
             )
+        self._note_best(record.unit, record.split, record.step, record.epoch, record.macro_f1)
         key = self._evaluation_key(record.unit, record.split, record.step, record.macro_f1)
         if key not in self._seen:
             self._seen.add(key)
@@ -410,6 +444,36 @@ class RunRecorder:
         )
         self.progress.write(ModelFinished(model=unit, best_f1=best_f1, path=str(path)))
 
+    def training_stopped(self, reason: StopReason, message: str) -> None:
+        """Record why the current unit's training stopped, where, and where its best model is
+        (a progress event and the metadata's ``endings``); nothing when no unit is current."""
+        if self.current is None:
+            return
+        unit, label = self.current
+        self.current = None
+        snapshot, best = self.snapshot, self.best.get(unit)
+        ending = TrainingEnding(
+            model=unit,
+            label=label,
+            reason=reason,
+            message=message,
+            step=snapshot.step,
+            max_steps=snapshot.max_steps,
+            epoch=snapshot.epoch,
+            best_step=best.step if best else None,
+            best_epoch=best.epoch if best else None,
+            best_f1=best.macro_f1 if best else None,
+        )
+        self.log.info("%s: %s at step %s", unit, message, snapshot.step)
+        self.progress.write(TrainingStopped.model_validate(ending.model_dump()))
+
+        def mutate(metadata: TrainingMetadata) -> None:
+            status = metadata.execution_status
+            kept = [entry for entry in status.endings if entry.model != unit]
+            status.endings = [*kept, ending]
+
+        self.update(mutate)
+
     # -- failures --------------------------------------------------------------------------
 
     def write_traceback(self, error: BaseException) -> Path | None:
@@ -443,7 +507,12 @@ class Recorder(Protocol):
     def warning(self, message: str) -> None: ...
 
     def model_started(
-        self, unit: str, index: int, total: int, resumed_from: str | None
+        self,
+        unit: str,
+        index: int,
+        total: int,
+        resumed_from: str | None,
+        label: str | None = None,
     ) -> None: ...
 
     def step(
@@ -462,6 +531,8 @@ class Recorder(Protocol):
     def checkpoint_saved(self, unit: str, step: int, path: Path) -> None: ...
 
     def model_finished(self, unit: str, best_f1: float | None, path: Path) -> None: ...
+
+    def training_stopped(self, reason: StopReason, message: str) -> None: ...
 
     def open_results(self, label_names: list[str]) -> None: ...
 
@@ -486,7 +557,14 @@ class FollowerRecorder:
     def warning(self, message: str) -> None:
         """Written by rank 0 only."""
 
-    def model_started(self, unit: str, index: int, total: int, resumed_from: str | None) -> None:
+    def model_started(
+        self,
+        unit: str,
+        index: int,
+        total: int,
+        resumed_from: str | None,
+        label: str | None = None,
+    ) -> None:
         """Written by rank 0 only."""
 
     def step(
@@ -508,6 +586,9 @@ class FollowerRecorder:
         """Written by rank 0 only."""
 
     def model_finished(self, unit: str, best_f1: float | None, path: Path) -> None:
+        """Written by rank 0 only."""
+
+    def training_stopped(self, reason: StopReason, message: str) -> None:
         """Written by rank 0 only."""
 
     def open_results(self, label_names: list[str]) -> None:

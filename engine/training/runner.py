@@ -304,7 +304,7 @@ class UnitTrainer:
         barrier()
         resume_from = newest_complete(unit.checkpoint_dir)
         self.recorder.model_started(
-            unit.name, index, total, resume_from.path.name if resume_from else None
+            unit.name, index, total, resume_from.path.name if resume_from else None, unit.label
         )
 
         tokenizer = AutoTokenizer.from_pretrained(
@@ -388,6 +388,7 @@ class UnitTrainer:
             if any_rank(self.stop.requested) and (finished is None or not finished.final):
                 raise Interrupted(f"stopped by {self.stop.signal_name} during {unit.name}")
             best_f1 = trainer.state.best_metric
+            self._record_ending(trainer.state)
 
         if self.data.test:
             trainer.evaluate(subset(features, labels, self.data.test), metric_key_prefix="test")
@@ -414,6 +415,18 @@ class UnitTrainer:
             self.recorder.model_finished(unit.name, best, path)
         barrier()
         return UnitResult(unit.name, unit.model.name, unit.label, best, path)
+
+    def _record_ending(self, state: Any) -> None:
+        """Why the unit's training loop ended: every planned step, or early stopping."""
+        if state.global_step >= state.max_steps or not self.config.early_stopping:
+            self.recorder.training_stopped("finished", "finished")
+            return
+        patience = self.config.early_stopping_patience
+        self.recorder.training_stopped(
+            "early_stopping",
+            f"early stopping: no better macro F1 for {patience} evaluation"
+            + ("s" if patience != 1 else ""),
+        )
 
 
 def write_one_vs_all_map(base: Path, results: list[UnitResult]) -> None:

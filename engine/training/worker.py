@@ -422,6 +422,15 @@ class Worker:
         error: BaseException | None,
     ) -> None:
         traceback_path = recorder.write_traceback(error) if error is not None else None
+        # Interrupted is a stop request (SIGTERM from the app's or the CLI's stop, or Ctrl+C).
+        try:
+            if status_name == "interrupted":
+                recorder.training_stopped("stopped", "stopped by the user")
+            else:
+                recorder.training_stopped("failed", f"failed: {message}")
+        except OSError as exc:
+            # A full disk: the status below matters more than how the unit ended.
+            print(f"worker: how the training ended was not recorded: {exc}", file=sys.stderr)
 
         def mutate(metadata: TrainingMetadata) -> None:
             status = metadata.execution_status

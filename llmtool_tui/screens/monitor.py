@@ -1,8 +1,10 @@
-"""Live monitoring of one session: progress, evaluations so far and the latest log lines.
+"""Live monitoring of one session: progress, loss and F1 curves, evaluations so far and the
+latest log lines.
 
 Everything comes from the session's files (progress.jsonl, followed by ``Engine.tail``, and the
 metadata, read by ``Engine.inspect``), so a run started by another process, or before the app was
-opened, is shown the same way as one started here.
+opened, is shown the same way as one started here. ``Engine.tail`` starts at the present (the
+run's summary and the end of its log), so a run of millions of steps opens at once.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from llmtool_tui.widgets.evaluations_table import EvaluationsTable
 from llmtool_tui.widgets.log_view import LogView
 from llmtool_tui.widgets.progress_panel import ProgressPanel
 from llmtool_tui.widgets.status import status_text
+from llmtool_tui.widgets.training_charts import TrainingCharts
 
 TITLE = "Live Training Monitor"
 #: Events are shown in batches at this interval: a backlog of thousands of steps (a long run
@@ -41,6 +44,8 @@ EVENTS_PER_YIELD = 200
 #: How often a running session's process is checked when its file did not change: a worker
 #: killed with SIGKILL writes nothing, and only this check notices it.
 LIVENESS_INTERVAL_S = 10.0
+#: How often the curves are drawn again while steps arrive: plotting costs more than a row.
+CHART_INTERVAL_S = 1.0
 
 
 class MonitorScreen(Screen[None]):
@@ -52,6 +57,7 @@ class MonitorScreen(Screen[None]):
         Binding("r", "resume", "Resume"),
         Binding("s", "stop", "Stop"),
         Binding("d", "details", "Details"),
+        Binding("c", "toggle_charts", "Charts"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -80,6 +86,7 @@ class MonitorScreen(Screen[None]):
         yield Label(TITLE, classes="screen-title")
         yield Static(literal(self.session_id), id="monitor-status", classes="status-line")
         yield ProgressPanel(self.clock, id="monitor-progress")
+        yield TrainingCharts(color=not self.app.no_color, id="monitor-charts")
         yield Label("Evaluations", classes="section-title")
         yield EvaluationsTable(id="monitor-evaluations")
         yield LogView(id="monitor-log")
@@ -98,6 +105,14 @@ class MonitorScreen(Screen[None]):
         self._follow()
         self.set_interval(FLUSH_INTERVAL_S, self._flush)
         self.set_interval(LIVENESS_INTERVAL_S, self._check_if_running)
+        self.set_interval(CHART_INTERVAL_S, self._draw_charts)
+
+    @property
+    def shows_present(self) -> bool:
+        """Whether the events already written are all on screen (the run as it stands, and its
+        curves)."""
+        caught_up = self._caught_up.is_set() and not self._pending and self.events_seen > 0
+        return caught_up and not self.query_one(TrainingCharts).changed
 
     # -- status ----------------------------------------------------------------------------
 
@@ -168,20 +183,35 @@ class MonitorScreen(Screen[None]):
                 panel.render_progress()
             return
         events, self._pending = self._pending, []
+        first = self.events_seen == 0
         self.events_seen += len(events)
         panel.reading = False
         evaluations = self.query_one(EvaluationsTable)
         log = self.query_one(LogView)
+        charts = self.query_one(TrainingCharts)
         with self.app.batch_update():
             for event in events:
                 panel.progress.apply(event)
                 if isinstance(event, EvaluationDone):
                     evaluations.add_evaluation(event)
-            log.write_events(events)
+            if first:
+                log.write_backlog(events)
+            else:
+                log.write_events(events)
+            charts.add_events(events)
             panel.render_progress()
+        if first:
+            # Plotting costs a frame of its own: the run's state is painted first, the curves
+            # right after it rather than at the next chart interval.
+            self.call_after_refresh(self._draw_charts)
         if any(isinstance(event, StatusChanged) for event in events):
             # The worker reports its own end; the metadata says what is shown from now on.
             self.check_status()
+
+    def _draw_charts(self) -> None:
+        charts = self.query_one(TrainingCharts)
+        if charts.changed and charts.display:
+            charts.draw()
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -203,6 +233,13 @@ class MonitorScreen(Screen[None]):
     def action_stop(self) -> None:
         """Stop the session (the app asks first)."""
         self.post_message(StopRequested(self.path, self.session_id))
+
+    def action_toggle_charts(self) -> None:
+        """Hide the curves (more rows for the evaluations and the log), or show them again."""
+        charts = self.query_one(TrainingCharts)
+        charts.display = not charts.display
+        if charts.display:
+            charts.draw()
 
     def action_details(self) -> None:
         """Show the session's parameters."""

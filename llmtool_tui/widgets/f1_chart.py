@@ -199,12 +199,23 @@ class F1Chart(PlotextPlot):
             plt.xlim(low - 1, high + 1)
         else:
             plt.xlim(low, high)
-        self.y_range = f1_range(ys)
+        self.y_range = self.y_axis(ys)
         plt.ylim(*self.y_range)
         self.x_range = (low, high)
         self.x_tick_label = x_tick_label
         self.x_integers = all(x.is_integer() for x in xs)
         plt.xlabel(x_label)
+
+    def y_axis(self, values: Sequence[float]) -> tuple[float, float]:
+        """The y range drawn for ``values`` (an F1 axis; the loss chart overrides it)."""
+        return f1_range(values)
+
+    def y_ticks(self, rows: int) -> tuple[list[float], list[str]]:
+        """The y ticks and their labels for a plot ``rows`` rows high."""
+        # plotext puts each tick on its nearest row, and two ticks on one row show either label
+        # (0.80 in one run, 0.85 in the next): one every other row at most.
+        ticks = f1_ticks(*self.y_range, max_intervals=max(1, min(MAX_Y_TICKS, rows // 2)))
+        return ticks, [f"{tick:.2f}" for tick in ticks]
 
     def x_ticks(self, width: int) -> tuple[list[float], list[str]]:
         """The x ticks for a chart ``width`` columns wide, each label once."""
@@ -230,10 +241,6 @@ class F1Chart(PlotextPlot):
     def render(self) -> RenderResult:
         if not self.series:
             return Text(self.empty_message)
-        # Ticks for this height: plotext puts each tick on its nearest row, and two ticks on one
-        # row show either label (0.80 in one run, 0.85 in the next). One every other row at most.
-        rows = self.size.height - FRAME_ROWS
-        y_ticks = f1_ticks(*self.y_range, max_intervals=max(1, min(MAX_Y_TICKS, rows // 2)))
-        self.plt.yticks(y_ticks, [f"{tick:.2f}" for tick in y_ticks])
+        self.plt.yticks(*self.y_ticks(self.size.height - FRAME_ROWS))
         self.plt.xticks(*self.x_ticks(self.size.width))
         return super().render()

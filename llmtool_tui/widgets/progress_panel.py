@@ -1,4 +1,5 @@
-"""Where a run stands: model ``k of n``, a progress bar with steps, epoch, loss, speed and ETA.
+"""Where a run stands: model ``k of n`` (``joy: 2/4`` per label), a progress bar with steps,
+epoch, loss, speed and ETA, and once a model's training stopped, why and where its best model is.
 
 Everything shown is derived from the run's progress events (and the session's metadata for what
 the events do not carry, such as the planned epochs), so the panel looks the same whether the run
@@ -22,6 +23,7 @@ from engine.progress import (
     ModelStarted,
     ProgressEvent,
     StepLogged,
+    TrainingStopped,
 )
 from llmtool_tui.clock import Clock
 from llmtool_tui.untrusted import visible
@@ -43,6 +45,8 @@ class RunProgress:
     """The state of a run as its events tell it."""
 
     model: str | None = None
+    label: str | None = None
+    """Distributed mode: the label the current model is trained for."""
     model_index: int | None = None
     models_total: int | None = None
     step: int = 0
@@ -54,6 +58,8 @@ class RunProgress:
     rate_origin: tuple[datetime, int] | None = None
     """First step event of the current model (after a start or a resume): the ETA's origin."""
     steps_per_second: float | None = None
+    ending: TrainingStopped | None = None
+    """Why and where the current model's training stopped, once it did."""
 
     def apply(self, event: ProgressEvent) -> None:
         """Take ``event`` into account."""
@@ -71,6 +77,7 @@ class RunProgress:
                     event.index,
                     event.total,
                 )
+                self.label, self.ending = event.label, None
                 self.step, self.epoch, self.loss = event.from_step, None, None
                 if not resumed:
                     self.max_steps = None
@@ -82,7 +89,14 @@ class RunProgress:
                 self.step = max(self.step, event.step)
             case EvaluationDone(epoch=epoch) if epoch is not None:
                 self.epoch = epoch
-            case ModelFinished():
+            case TrainingStopped():
+                # The bar ends where training stopped (early stopping: before the planned end).
+                self.ending = event
+                self.step = event.step if event.step is not None else self.step
+                self.epoch = event.epoch if event.epoch is not None else self.epoch
+                self.max_steps = event.max_steps or self.max_steps
+            case ModelFinished() if self.ending is None:
+                # A run recorded before endings were: its last logged step may precede the end.
                 if self.max_steps is not None:
                     self.step = self.max_steps
 
@@ -103,10 +117,18 @@ class RunProgress:
         if elapsed > 0 and event.step > origin_step:
             self.steps_per_second = (event.step - origin_step) / elapsed
 
+    def position(self) -> str | None:
+        """``joy: 2/4`` for a label's model, ``1 of 2`` among several models, else None."""
+        if self.label:
+            return f"{self.label}: {self.model_index or '?'}/{self.models_total or '?'}"
+        if self.models_total and self.models_total > 1:
+            return f"{self.model_index or '?'} of {self.models_total}"
+        return None
+
     @property
     def eta_seconds(self) -> float | None:
         """Seconds left for the current model at the measured step rate."""
-        if not self.steps_per_second or self.max_steps is None:
+        if not self.steps_per_second or self.max_steps is None or self.ending is not None:
             return None
         return max(0, self.max_steps - self.step) / self.steps_per_second
 
@@ -152,6 +174,7 @@ class ProgressPanel(Vertical):
             yield ProgressBar(total=1, show_eta=False, id="progress-bar")
             yield Static(id="progress-steps")
         yield Static(id="progress-figures")
+        yield Static(id="progress-ending")
 
     def on_mount(self) -> None:
         self.render_progress()
@@ -169,12 +192,17 @@ class ProgressPanel(Vertical):
             bar.update(total=1, progress=0)
             self.query_one("#progress-steps", Static).update("")
             self.query_one("#progress-figures", Static).update("")
+            self._show_ending()
             return
         if progress.model is None:
             model.append("waiting for the first model to start")
         else:
-            if progress.models_total and progress.models_total > 1:
-                model.append(f"{progress.model_index or '?'} of {progress.models_total}: ")
+            position = progress.position()
+            if progress.label and position is not None:
+                # The label first: in distributed mode every model has the same base.
+                model.append(visible(position), style="bold").append(" · ")
+            elif position is not None:
+                model.append(f"{position}: ")
             model.append(visible(progress.model))
         self.query_one("#progress-model", Static).update(model)
         # Never indeterminate (an animation that never settles): before the first step, 0%.
@@ -191,11 +219,33 @@ class ProgressPanel(Vertical):
             steps += f" · Epoch {progress.epoch:.2f}{epochs}"
         self.query_one("#progress-steps", Static).update(steps)
         self._show_figures()
+        self._show_ending()
+
+    def _show_ending(self) -> None:
+        ending = self.progress.ending if not self.reading else None
+        line = self.query_one("#progress-ending", Static)
+        line.display = ending is not None
+        if ending is None:
+            return
+        where = f"step {ending.step}" if ending.step is not None else "an unknown step"
+        if ending.epoch is not None:
+            where += f" (epoch {ending.epoch:g})"
+        text = Text.assemble(("Ended: ", "bold"), visible(ending.message), f" at {where}")
+        if ending.best_step is not None:
+            best = f"step {ending.best_step}"
+            if ending.best_epoch is not None:
+                best += f" (epoch {ending.best_epoch:g})"
+            text.append(f" · best model: {best}, macro F1 {format_metric(ending.best_f1)}")
+        line.update(text)
 
     def _show_figures(self) -> None:
         if self.reading:
             return
         progress = self.progress
+        figures = self.query_one("#progress-figures", Static)
+        # A model whose training ended has no speed or ETA to show, and its loss is in the
+        # curves: the row is the ending's (at 80x24 every row counts).
+        figures.display = progress.ending is None
         parts = [f"Loss {format_metric(progress.loss, 4)}"]
         if progress.samples_per_second is not None:
             parts.append(f"{progress.samples_per_second:.1f} samples/s")
@@ -205,4 +255,4 @@ class ProgressPanel(Vertical):
             if progress.last_event_at is not None:
                 age = (self.clock() - progress.last_event_at).total_seconds()
                 parts.append(f"updated {format_duration(age)} ago")
-        self.query_one("#progress-figures", Static).update(" · ".join(parts))
+        figures.update(" · ".join(parts))
