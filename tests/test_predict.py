@@ -368,3 +368,31 @@ async def test_p_is_not_offered_without_a_best_model(trained: Trained) -> None:
         await pilot.press("p")
         await pilot.pause(0.2)
         assert isinstance(pilot.app.screen, DetailScreen)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{not json",
+        "[]",
+        '{"session_id": "s", "file": "f", "output": "o", "state": "running",'
+        ' "rows_done": "many", "rows_total": 3}',
+        '{"session_id": "s", "file": "f", "output": "o", "state": "exploded",'
+        ' "rows_done": 1, "rows_total": 3}',
+        '{"session_id": "s", "file": "f", "output": "o", "state": "running",'
+        ' "rows_done": 1, "rows_total": 3, "pid": 1e400}',
+    ],
+)
+def test_a_status_file_that_is_not_one_reads_as_no_status(tmp_path: Path, document: str) -> None:
+    (tmp_path / "status.json").write_text(document, encoding="utf-8")
+    assert Engine(Workspace(tmp_path)).prediction_status(tmp_path) is None
+
+
+def test_a_status_naming_a_huge_pid_is_not_taken_for_a_running_process(tmp_path: Path) -> None:
+    (tmp_path / "status.json").write_text(
+        '{"session_id": "s", "file": "f", "output": "o", "state": "running", "rows_done": 1,'
+        f' "rows_total": 3, "pid": {2**70}, "process_started_at": 1.0}}',
+        encoding="utf-8",
+    )
+    status = Engine(Workspace(tmp_path)).prediction_status(tmp_path)
+    assert status is not None and status.state == "interrupted"

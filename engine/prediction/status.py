@@ -107,8 +107,24 @@ def _alive(pid: int | None, started_at: float | None) -> bool:
         return False
     try:
         return abs(psutil.Process(pid).create_time() - started_at) < START_TIME_TOLERANCE_S
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError, OverflowError):
         return False
+
+
+def _well_typed(status: PredictionStatus) -> bool:
+    """Whether each field holds what it should (the file may have been edited by anyone)."""
+    numbers = (status.rows_done, status.rows_total, status.chunks_done, status.chunks_total)
+    optional_numbers = (status.rows_per_s, status.eta_s, status.process_started_at)
+    texts = (status.session_id, status.file, status.output)
+    return (
+        all(type(value) is int for value in (*numbers, status.chunks_reused))
+        and all(value is None or type(value) in (int, float) for value in optional_numbers)
+        and type(status.elapsed_s) in (int, float)
+        and (status.pid is None or type(status.pid) is int)
+        and all(isinstance(value, str) for value in texts)
+        and (status.message is None or isinstance(status.message, str))
+        and status.state in ("running", "completed", "failed", "interrupted")
+    )
 
 
 def read_status(job_dir: Path) -> PredictionStatus | None:
@@ -119,6 +135,8 @@ def read_status(job_dir: Path) -> PredictionStatus | None:
         known = {field.name for field in fields(PredictionStatus)}
         status = PredictionStatus(**{k: v for k, v in document.items() if k in known})
     except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    if not _well_typed(status):
         return None
     status = replace(status, job_dir=str(job_dir))
     if status.state == "running" and not _alive(status.pid, status.process_started_at):
