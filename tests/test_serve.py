@@ -77,7 +77,13 @@ def test_tokens_are_long_and_never_repeat() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", token) for token in tokens)
 
 
-@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", f"?token={TOKEN[:-1]}"])
+# Ids that do not name the token: it is drawn anew in each process, and pytest-xdist's workers
+# must collect the same test ids.
+@pytest.mark.parametrize(
+    "query",
+    ["", "?token=", "?token=wrong", f"?token={TOKEN[:-1]}"],
+    ids=["none", "empty", "wrong", "cut-short"],
+)
 async def test_the_page_refuses_a_missing_or_wrong_token(client: TestClient, query: str) -> None:
     response = await client.get(f"/{query}")
     assert response.status == 403
@@ -107,7 +113,9 @@ async def test_the_websocket_follows_an_ssh_tunnel_to_another_local_port(
 
 
 @pytest.mark.parametrize(
-    "path", ["/ws", "/ws?token=wrong", "/ws/wrong", f"/ws/{TOKEN}x", "/ws/?token=" + TOKEN[:5]]
+    "path",
+    ["/ws", "/ws?token=wrong", "/ws/wrong", f"/ws/{TOKEN}x", "/ws/?token=" + TOKEN[:5]],
+    ids=["none", "wrong-query", "wrong-path", "longer", "start-in-query"],
 )
 async def test_the_websocket_refuses_a_missing_or_wrong_token(
     client: TestClient, path: str
