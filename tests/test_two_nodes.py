@@ -56,8 +56,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start_nodes(path: Path, *, resume: bool = False) -> list[subprocess.Popen[str]]:
-    """Both nodes' launchers, started as a user starts them (a fresh rendezvous port each time)."""
+def _start_nodes(
+    path: Path, *, resume: bool = False, second_node_kill_at: str | None = None
+) -> list[subprocess.Popen[str]]:
+    """Both nodes' launchers, started as a user starts them (a fresh rendezvous port each time);
+    ``second_node_kill_at`` is the second node's fault hook (engine.training.faults)."""
     config = load(path).training_model_config
     endpoint = f"127.0.0.1:{_free_port()}"
     nodes = []
@@ -68,7 +71,7 @@ def _start_nodes(path: Path, *, resume: bool = False) -> list[subprocess.Popen[s
             subprocess.Popen(
                 worker_command(path, resume=resume, config=node),
                 cwd=REPO_ROOT,
-                env=worker_env(),
+                env=worker_env(second_node_kill_at if node_rank == 1 else None),
                 stdout=output.open("a"),
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -178,19 +181,17 @@ def test_a_lost_node_ends_interrupted_and_two_nodes_resume_exactly(
     setup: dict[str, Path], two_node_run: TwoNodeRun
 ) -> None:
     path = setup["killed"]
-    nodes = _start_nodes(path)
-    progress = run_dir(path) / "progress.jsonl"
+    # The second node's rank freezes itself in step 10 (after the first epoch's checkpoint at
+    # step 8, before the end at 24): the kill lands mid-run however fast the machine trains.
+    nodes = _start_nodes(path, second_node_kill_at="mid_step:10:SIGSTOP")
+    survivor, lost = nodes
+    rank = _worker_of(psutil.Process(lost.pid))
     deadline = time.monotonic() + WORKER_TIMEOUT_S
-    # After the first epoch's checkpoint (step 8), before the end (step 24).
-    while not any(event["event"] == "step" and event["step"] >= 10 for event in _events(progress)):
+    while rank.status() != psutil.STATUS_STOPPED:
         assert all(node.poll() is None for node in nodes), "a node ended before step 10"
         assert time.monotonic() < deadline
         time.sleep(0.02)
     # The second node (not the rendezvous's host) is lost; rank 0, the writer, may be on either.
-    survivor, lost = nodes
-    rank = _worker_of(psutil.Process(lost.pid))
-    # Frozen while its launcher is killed, so that the training cannot end meanwhile.
-    rank.send_signal(signal.SIGSTOP)
     os.kill(lost.pid, signal.SIGKILL)
     assert lost.wait(timeout=10) == -signal.SIGKILL
     rank.send_signal(signal.SIGCONT)

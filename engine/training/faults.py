@@ -3,8 +3,10 @@
 ``LLMTOOL_TEST_KILL_AT="<point>:<n>[:<action>]"`` acts the n-th time (1-based, counted in this
 process) the worker reaches ``<point>``. The action is ``SIGKILL`` (default: the process dies at
 once, as in a power cut or an OOM kill), ``SIGTERM`` (the worker's stop handler runs, as when a
-user stops it) or ``RAISE`` (a RuntimeError, as a crash inside training). Unset, a call costs one
-environment lookup. It exists for the fault-injection tests only; users never set it.
+user stops it), ``SIGSTOP`` (the process freezes there until a SIGCONT, so that a test can act on
+the world around it at a known step) or ``RAISE`` (a RuntimeError, as a crash inside training).
+Unset, a call costs one environment lookup. It exists for the fault-injection tests only; users
+never set it.
 
 Points:
 
@@ -36,7 +38,7 @@ POINTS = frozenset(
         "after_prediction_chunk",
     }
 )
-ACTIONS = frozenset({"SIGKILL", "SIGTERM", "RAISE"})
+ACTIONS = frozenset({"SIGKILL", "SIGTERM", "SIGSTOP", "RAISE"})
 
 _counts: dict[str, int] = {}
 
@@ -71,4 +73,4 @@ def reached(point: str) -> None:
     action = target[2]
     if action == "RAISE":
         raise InjectedFault(f"fault injected at {point} (test hook {KILL_ENV})")
-    os.kill(os.getpid(), signal.SIGKILL if action == "SIGKILL" else signal.SIGTERM)
+    os.kill(os.getpid(), getattr(signal, action))

@@ -26,8 +26,6 @@ import os
 import platform
 import signal
 import sys
-import threading
-import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
@@ -60,8 +58,6 @@ EXIT_COMPLETED = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 3
-#: How often a rank under torchrun checks that its launcher is still there.
-LAUNCHER_CHECK_S = 1.0
 
 
 class AlreadyRunning(Exception):
@@ -187,29 +183,6 @@ class Worker:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stop.request(signal.Signals(signum).name)
 
-    def _watch_launcher(self) -> None:
-        """Stop (checkpointing first) if this rank's torchrun agent goes away.
-
-        torchrun starts its ranks in their own sessions: a killed agent (a lost SSH session, a
-        node's job step cancelled) leaves them running, out of reach of ``stop`` and training
-        with the other nodes as if nothing happened. A rank that loses its launcher asks to
-        stop instead; the ranks agree on it at the next step, so the session ends interrupted
-        with a checkpoint that a resume on every node continues from.
-        """
-        launcher = os.getppid()
-
-        def watch() -> None:
-            while os.getppid() == launcher:
-                time.sleep(LAUNCHER_CHECK_S)
-            print(
-                f"worker rank {self.ranks.rank}: its launcher (pid {launcher}) ended;"
-                " stopping every rank at the next step",
-                file=sys.stderr,
-            )
-            self.stop.request(f"the end of rank {self.ranks.rank}'s launcher")
-
-        threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
-
     def run(self) -> int:
         """Train the session; returns the exit code."""
         try:
@@ -239,7 +212,7 @@ class Worker:
                 self._withdraw_launch(f"refused to train: {refusal}")
             return EXIT_REFUSED
         if self.ranks.distributed:
-            self._watch_launcher()
+            self.stop.follow_launcher(self.ranks.rank)
         run_dir = self.workspace.run_dir(metadata.session_id)
         recorder: RunRecorder | FollowerRecorder = (
             RunRecorder(self.store, self.metadata_path, run_dir, pid=self.recorded_pid)
