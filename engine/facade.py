@@ -229,6 +229,7 @@ class Engine:
         poll: bool = False,
         worker_module: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        listing_processes: int = 1,
     ) -> None:
         self.workspace = workspace
         self.clock = clock
@@ -237,7 +238,7 @@ class Engine:
         self.worker_module = worker_module or WORKER_MODULE
         """Module run as the training worker (tests substitute a stand-in); only a process
         running it on a session's file is ever taken for that session's worker."""
-        self.store = SessionStore(workspace)
+        self.store = SessionStore(workspace, processes=listing_processes)
         self.poll = poll
         self.host = current_host()
 

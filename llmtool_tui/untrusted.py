@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 #: C0 controls, DEL, C1 controls (a UTF-8 terminal may obey them too), the Arabic letter mark
 #: and the bidirectional marks, embeddings, overrides and isolates (they reorder what follows),
@@ -51,6 +52,9 @@ def visible(text: str, *, multiline: bool = False) -> str:
 
 def literal(text: str, style: str = "", *, multiline: bool = False) -> Text:
     """Untrusted text as a ``Text``: escaped by ``visible``, shown literally (never as markup)."""
+    # Imported here: the commands' JSON output needs no rich (the app has it loaded already).
+    from rich.text import Text
+
     return Text(visible(text, multiline=multiline), style=style)
 
 

@@ -94,10 +94,11 @@ def test_a_file_annotated_while_no_tool_ran_is_read_again_in_its_place(
         b"",
         b"not json",
         b"[]",
-        b'{"version": 1, "rows": {}}',
-        b'{"version": 2, "rows": []}',
-        b'{"version": 1, "rows": [{"name": "../x.json"}]}',
-        b'{"version": 1, "rows": [1]}',
+        b'{"version": 2, "rows": {}}',
+        b'{"version": 1, "rows": []}',
+        b'{"version": 2, "rows": [["../x.json", 1, 1, 1, 1, null, "", "", "", "", "", "", "",'
+        b' null, null, null, null, null, false]]}',
+        b'{"version": 2, "rows": [1]}',
         b"[" * 100_000 + b"]" * 100_000,
     ],
     ids=["empty", "garbage", "array", "dict-rows", "other-version", "traversal", "number", "deep"],
@@ -107,7 +108,7 @@ def test_an_index_that_is_not_ours_is_ignored(
 ) -> None:
     expected = listed(Engine(workspace))
     index_path(workspace).write_bytes(content)
-    assert load_index(workspace) == {}
+    assert load_index(workspace) == []
     engine = Engine(workspace)
     assert listed(engine) == expected
     assert engine.store.cache.parses == COUNT + 1
@@ -120,8 +121,10 @@ def test_an_index_entry_for_a_changed_file_is_never_used(
     document = json.loads(index_path(workspace).read_text())
     for entry in document["rows"]:
         # A forged index: every session "running" with a best F1 of 1.0, stat values off.
-        entry.update(status="running", best_f1=1.0)
-        entry["stat"][3] += 1
+        # (An entry: name, the four stat values, error, session_id, timestamp, date, mode,
+        # dataset, model, status, best_f1, ...)
+        entry[12], entry[13] = "running", 1.0
+        entry[4] += 1
     index_path(workspace).write_text(json.dumps(document))
     rows = Engine(workspace).history(limit=None).rows
     assert {row.status for row in rows if row.readable} == {"completed"}
@@ -131,7 +134,7 @@ def test_an_index_entry_for_a_changed_file_is_never_used(
 def test_an_index_that_is_a_fifo_is_ignored(workspace: Workspace, files: list[Path]) -> None:
     index_path(workspace).parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(index_path(workspace))
-    assert load_index(workspace) == {}
+    assert load_index(workspace) == []
     assert len(listed(Engine(workspace))) == COUNT + 1
 
 

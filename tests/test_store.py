@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import engine.store as store_module
+from engine.row_index import index_path
 from engine.rows import SessionRow
 from engine.schema import InvalidTransitionError, TrainingMetadata
 from engine.store import MetadataError, SessionNotFoundError, SessionStore, read_metadata
@@ -277,3 +278,48 @@ def test_writer_killed_mid_update_always_leaves_a_parseable_file(
         assert metadata.session_id.startswith("train_")
     # Leftover temporary files from killed writers are hidden and never listed.
     assert [r.path for r in store.list().rows] == [path]
+
+
+def _dies(share: object) -> None:
+    os._exit(1)  # a reading process killed (out of memory) before it sends its rows
+
+
+@pytest.mark.parametrize("reader", ["shared", "reader-dies"])
+def test_a_large_first_listing_shared_among_processes_gives_the_same_rows(
+    workspace: Workspace,
+    make_metadata: MakeMetadata,
+    monkeypatch: pytest.MonkeyPatch,
+    reader: str,
+) -> None:
+    serial = SessionStore(workspace)
+    for i in range(40):
+        serial.create(
+            make_metadata(f"20260101_0000{i:02d}", status=("completed", "failed")[i % 2])
+        )
+    (serial.directory / "broken.json").write_text('{"training_session": 1}')
+    (serial.directory / "truncated.json").write_text('{"training_session": {')
+    expected = serial.list(limit=None).rows
+    index_path(workspace).unlink()  # a first listing: every file is read
+    monkeypatch.setattr(store_module, "PARALLEL_MIN_FILES", 10)
+    if reader == "reader-dies":
+        monkeypatch.setattr(store_module, "_sent_rows", _dies)
+    read_here: list[Path] = []
+    original = store_module.read_row
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> SessionRow:
+        read_here.append(path)  # (in this process only: a reading process counts its own)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module, "read_row", counting)
+    parallel = SessionStore(workspace, processes=3)
+    rows = parallel.list(limit=None).rows
+    assert rows == expected
+    # Three shares of 14 files: this process read its own, or every file when the others died.
+    assert len(read_here) == (14 if reader == "shared" else 42)
+    assert {row.error for row in rows if not row.readable} == {
+        row.error for row in expected if not row.readable
+    }
+    assert parallel.cache.parses == len(expected)
+    # Read once: a second listing takes every row from the cache.
+    assert parallel.list(limit=None).rows == expected
+    assert parallel.cache.parses == len(expected)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from engine.errors import BadInputError, OperationError
 from engine.facade import Engine
 from engine.files import expand_user
-from engine.store import MetadataError, SessionNotFoundError, StoreError
+from engine.store import MetadataError, SessionNotFoundError, StoreError, usable_cpus
 from engine.workspace import WORKSPACE_ENV, Workspace
 from llmtool_tui.untrusted import visible
 
@@ -98,9 +98,15 @@ def _first_command(argv: Sequence[str]) -> str | None:
 
 
 def engine_for(args: argparse.Namespace) -> Engine:
-    """The engine of a command's ``--workspace`` (or its default)."""
+    """The engine of a command's ``--workspace`` (or its default).
+
+    A command runs no other thread: the first full listing of a large workspace may validate
+    its files in a process per CPU (the app's engine keeps to one).
+    """
     return Engine(
-        Workspace.resolve(getattr(args, "workspace", None)), poll=getattr(args, "poll", False)
+        Workspace.resolve(getattr(args, "workspace", None)),
+        poll=getattr(args, "poll", False),
+        listing_processes=usable_cpus(),
     )
 
 
