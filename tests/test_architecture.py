@@ -62,6 +62,19 @@ def test_the_first_paint_imports_no_metadata_model_and_no_other_screen() -> None
     )
 
 
+def test_the_apps_command_line_imports_no_command() -> None:
+    # Parsing `llmtool-tui --workspace DIR` registers no command: all of them import the
+    # metadata models and more (a quarter of a second before the first frame). Help does.
+    app = _modules_after_import(
+        "from llmtool_tui.cli import parser_for\n"
+        "parser_for(['--workspace', 'ws', '--poll']).parse_args(['--workspace', 'ws', '--poll'])"
+    )
+    assert not {name for name in app if name.startswith("llmtool_tui.cli.")}
+    assert "pydantic" not in _top_level(app)
+    helped = _modules_after_import("from llmtool_tui.cli import parser_for\nparser_for(['-h'])")
+    assert "llmtool_tui.cli.sessions" in helped
+
+
 def test_the_import_contracts_hold() -> None:
     """The contracts of pyproject.toml ([tool.importlinter]): the engine never imports the UI,
     the UI reaches the worker and the supervisor only through the facade, widgets never import

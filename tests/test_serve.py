@@ -208,7 +208,7 @@ def test_each_tab_runs_exactly_the_app_on_the_workspace() -> None:
 
 
 def test_the_app_and_other_commands_never_load_the_web_server() -> None:
-    # build_parser(None) registers every command, as the app's start does.
+    # build_parser(None) registers every command, as `llmtool-tui --help` does.
     code = (
         "import sys; from llmtool_tui.cli import build_parser; build_parser(None);"
         " import llmtool_tui.app;"
