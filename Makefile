@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # this pin to a CPU build, while an unpinned torch pulls a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test browser test-faults check lint imports typecheck screenshots bench gpu-check clean
+.PHONY: bytecode run test browser test-faults check lint imports typecheck screenshots bench gpu-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,19 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(BIN)/.installed
+# Bytecode of the project's modules, as a regular (not editable) install writes it: without,
+# a Python run with PYTHONDONTWRITEBYTECODE compiles every module at each start of the app
+# (40 ms of its first frame here). Up-to-date files are skipped: 0.07 s when nothing changed.
+bytecode: $(BIN)/.installed
+	$(BIN)/python -m compileall -q engine llmtool_tui
+
+run: bytecode
 	$(BIN)/llmtool-tui
 
 # The whole suite, slow fault-injection tests included, on every core (pytest-xdist); tests that
 # share a fixed folder are kept on one worker (xdist_group).
 PYTEST_PARALLEL := -n auto --dist loadgroup
-test: $(BIN)/.installed browser
+test: bytecode browser
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # Chromium for the browser test of `llmtool-tui serve` (Debian's package, as root with apt-get;
@@ -56,7 +62,7 @@ screenshots: $(BIN)/.installed
 
 # Every benchmark; figures, the machine they came from and how to read them: bench/README.md.
 BENCH_TRAINING_ARGS ?= --repeat 1
-bench: $(BIN)/.installed
+bench: bytecode
 	$(BIN)/python bench/bench_dropin.py
 	$(BIN)/python bench/bench_watch.py
 	$(BIN)/python bench/bench_sessions.py

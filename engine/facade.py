@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from engine.cleanup import CleanupPlan, CleanupResult
     from engine.comparison import Comparison
     from engine.evaluations import SessionScore
+    from engine.first_listing import FirstListing
     from engine.prediction.plan import PredictionPlan
     from engine.prediction.runner import PredictionResult
     from engine.prediction.status import PredictionStatus
@@ -312,6 +313,16 @@ class Engine:
             listing.keys,
             session_filter,
         )
+
+    def list_in_background(self) -> FirstListing | None:
+        """Start listing the default window in a child process (``engine.first_listing``).
+
+        The app calls it before importing its interface; None where no child can be forked
+        (then ``history`` lists as usual).
+        """
+        from engine.first_listing import FirstListing
+
+        return FirstListing.start(self)
 
     def checked(self, history: History) -> History:
         """A window listed without validation, with every row validated and live.

@@ -9,9 +9,9 @@ actions in threads, and asks before anything that cannot be taken back at once.
 from __future__ import annotations
 
 import asyncio
-import os
+import importlib
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on, work
 from textual.app import App
@@ -27,7 +27,7 @@ from engine.errors import (
     ResumeRefusedError,
     in_app,
 )
-from engine.facade import Engine, LaunchedSession, default_engine
+from engine.facade import Engine, LaunchedSession
 from engine.store import MetadataError, StoreError
 from engine.watcher import SessionChanges
 from llmtool_tui import dialogs, screens
@@ -45,6 +45,9 @@ from llmtool_tui.messages import (
     StopRequested,
 )
 from llmtool_tui.untrusted import visible
+
+if TYPE_CHECKING:
+    from engine.first_listing import FirstListing
 
 #: Seconds the quit check may take before the app says what it is doing.
 QUIT_CHECK_NOTICE_S = 0.5
@@ -65,24 +68,51 @@ class StudioApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
     ]
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_clock, watch: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utc_clock,
+        watch: bool = True,
+        first_listing: FirstListing | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
         self.clock = clock
         self.watch_sessions = watch
         self.sessions_changed: Signal[SessionChanges] = Signal(self, "sessions_changed")
         """Published with each batch of changes of ``logs/training_sessions/``."""
-        self.live_history = LiveHistory(self, engine)
-        """The history's 20 newest sessions, listed after the first frame and kept current."""
+        self.live_history = LiveHistory(self, engine, first_listing)
+        """The history's 20 newest sessions, listed by a child process forked at start-up (or
+        after the first frame) and kept current."""
+        self._listing_started = False
 
     def get_default_screen(self) -> Screen[None]:
         return screens.OptionsScreen()
 
     def on_mount(self) -> None:
-        # After the first frame: the history's listing (a stat of every session file) and the
-        # watcher's start would otherwise delay it.
-        self.call_after_refresh(self._list_and_watch)
+        if self.live_history.listing_in_background:
+            # Only a wait on the child's pipe: the rows are taken as soon as they are sent.
+            self._start_listing()
+        else:
+            # After the first frame: the history's listing (a stat of every session file) and
+            # the watcher's start would otherwise delay it.
+            self.call_after_refresh(self._start_listing)
+        self.call_after_refresh(self._import_history_screen)
         self.set_interval(RECHECK_INTERVAL_S, self._recheck_running)
+
+    def _import_history_screen(self) -> None:
+        # While the menu waits for a key rather than after it: option 1 is the usual first
+        # choice, and its module (the table, the search) took about 25 ms of its opening.
+        importlib.import_module("llmtool_tui.screens.history")
+
+    def _start_listing(self) -> None:
+        # Also called by the history's opening: a callback after refresh waits for the refresh
+        # of the screen current when it was asked, and a key typed before the menu's first
+        # frame covers that screen, which is then not refreshed until it shows again.
+        if not self._listing_started:
+            self._listing_started = True
+            self._list_and_watch()
 
     @work(group="session-watcher", exit_on_error=False)
     async def _list_and_watch(self) -> None:
@@ -130,6 +160,7 @@ class StudioApp(App[None]):
 
     def action_open_history(self) -> None:
         """Option 1: the history of previous sessions."""
+        self._start_listing()
         self.push_screen(
             screens.HistoryScreen(self.engine, self.sessions_changed, self.live_history)
         )
@@ -341,21 +372,29 @@ def keep_running_notice(session_ids: list[str]) -> str:
     )
 
 
-def make_app(engine: Engine, *, clock: Clock | None = None, watch: bool = True) -> StudioApp:
+def make_app(
+    engine: Engine,
+    *,
+    clock: Clock | None = None,
+    watch: bool = True,
+    first_listing: FirstListing | None = None,
+) -> StudioApp:
     """The app over ``engine``: the one factory of the CLI, the tests and the screenshots.
 
     Args:
         engine: the facade of the workspace to show.
         clock: the current time (aware); tests and screenshots pass a frozen one.
         watch: follow ``logs/training_sessions/`` live (screenshots of a still workspace don't).
+        first_listing: the history's window being listed by a child process
+            (``Engine.list_in_background``); without, the app lists it itself.
 
     Returns:
         The app, not yet running.
     """
-    return StudioApp(engine, clock=clock or utc_clock, watch=watch)
+    return StudioApp(engine, clock=clock or utc_clock, watch=watch, first_listing=first_listing)
 
 
-def run_app(workspace: str | os.PathLike[str] | None = None, *, poll: bool = False) -> int:
+def run_app(engine: Engine, first_listing: FirstListing | None = None) -> int:
     """Run the app in the terminal until the user quits; the exit code of the CLI."""
-    make_app(default_engine(workspace, poll=poll)).run()
+    make_app(engine, first_listing=first_listing).run()
     return 0

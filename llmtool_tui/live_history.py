@@ -1,9 +1,11 @@
 """The history's default window, the 20 newest session files, kept current for every screen.
 
 The app owns one: right after its first frame it lists the window without validation (no
-pydantic yet: a key typed at once finds the rows), then validates it and looks at the processes
-of running rows, then follows the watcher, applying each batch of changes by key
-(``Engine.updated``): a changed file costs a read of that file, whatever the number of files.
+pydantic yet: a key typed at once finds the rows), or takes it from the child process that
+the command line forked to list it while the app was starting (``Engine.list_in_background``);
+then validates it and looks at the processes of running rows, then follows the watcher,
+applying each batch of changes by key (``Engine.updated``): a changed file costs a read of
+that file, whatever the number of files.
 A worker that dies changes no file: the running rows are looked at again every few seconds.
 Each new window is published on ``changed``; the history screen shows it as it comes.
 """
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from engine.facade import Engine
+    from engine.first_listing import FirstListing
     from engine.history import History
     from engine.watcher import SessionChanges
 
@@ -31,12 +34,21 @@ RECHECK_INTERVAL_S = 2.0
 class LiveHistory:
     """The default window of the history (the DEFAULT_LIMIT newest files), as it is now."""
 
-    def __init__(self, owner: DOMNode, engine: Engine) -> None:
+    def __init__(
+        self, owner: DOMNode, engine: Engine, first_listing: FirstListing | None = None
+    ) -> None:
         self.engine = engine
+        self._first_listing = first_listing
+        """The window being listed by a child process since the app's start, if one is."""
         self.history: History | None = None
         """The window; None until the first listing."""
         self.changed: Signal[History] = Signal(owner, "history_changed")
         """Published with each new window."""
+
+    @property
+    def listing_in_background(self) -> bool:
+        """Whether a child process is listing the first window (``Engine.list_in_background``)."""
+        return self._first_listing is not None
 
     def _publish(self, history: History) -> None:
         self.history = history
@@ -49,9 +61,15 @@ class LiveHistory:
         workspace vanished): the app reports it.
         """
         engine = self.engine
-        listed = await asyncio.to_thread(engine.history, DEFAULT_LIMIT, validate=False)
+        first, self._first_listing = self._first_listing, None
+        listed = await asyncio.to_thread(first.listed) if first is not None else None
+        if listed is None:
+            listed = await asyncio.to_thread(engine.history, DEFAULT_LIMIT, validate=False)
         self._publish(listed)
-        self._publish(await asyncio.to_thread(engine.checked, listed))
+        checked = await asyncio.to_thread(first.checked, listed) if first is not None else None
+        if checked is None:
+            checked = await asyncio.to_thread(engine.checked, listed)
+        self._publish(checked)
         if sessions_changed is None:
             return
         async for changes in engine.watch(since=listed):

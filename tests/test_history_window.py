@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from textual.app import App
 
 from engine.facade import Engine
+from engine.first_listing import FirstListing
 from engine.history import History
 from engine.schema import TrainingMetadata
 from engine.store import scan_keys
 from engine.watcher import SessionChanges, SessionWatcher
 from engine.workspace import Workspace
+from llmtool_tui.live_history import LiveHistory
 from tests.fakes import IDLE_MODULE, REPO_ROOT, idle_process, record_running, session_metadata
 
 BASE_MTIME = 1_700_000_000
@@ -183,6 +187,48 @@ def test_a_listing_without_validation_imports_no_pydantic(
         [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_apps_first_listing_by_a_child_process_is_what_the_app_would_list_itself(
+    workspace: Workspace, files: list[Path]
+) -> None:
+    # As the command line does it: forked in a fresh interpreter, before any thread starts.
+    (workspace.sessions_dir / "training_metadata_broken.json").write_text("{not json")
+    files[29].write_text(files[29].read_text().replace('"epochs": 3', '"epochs": "three"'))
+    script = (
+        "import pickle, sys\n"
+        "from engine.facade import Engine\n"
+        "from engine.workspace import Workspace\n"
+        f"engine = Engine(Workspace.resolve({str(workspace.root)!r}))\n"
+        "first = engine.list_in_background()\n"
+        "listed = first.listed()\n"
+        "checked = first.checked(listed)\n"
+        "assert first.listed() is None  # taken once\n"
+        "own = engine.history(validate=False)\n"
+        "sys.stdout.buffer.write(pickle.dumps((listed, checked, own, engine.checked(own))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, check=True
+    )
+    listed, checked, own_listed, own_checked = pickle.loads(done.stdout)
+    assert (listed, checked) == (own_listed, own_checked)
+    assert not listed.validated and checked.validated and len(checked.keys) == 31
+    assert {row.path.name for row in checked.unreadable} == {
+        "training_metadata_broken.json", files[29].name
+    }  # fmt: skip
+
+
+async def test_a_first_listing_whose_child_failed_gives_nothing_and_the_app_lists_itself(
+    workspace: Workspace, engine: Engine, files: list[Path]
+) -> None:
+    reading, writing = os.pipe()
+    os.close(writing)
+    failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    async with App().run_test() as pilot:
+        live = LiveHistory(pilot.app, engine, FirstListing(failed.pid, reading))
+        await live.list_and_follow()
+    assert live.history is not None and live.history.validated
+    assert shown(live.history) == shown(engine.history())
 
 
 def test_a_worker_that_dies_is_seen_without_any_file_change(workspace: Workspace) -> None:

@@ -97,7 +97,7 @@ def test_a_file_annotated_while_no_tool_ran_is_read_again_in_its_place(
         b'{"version": 2, "rows": {}}',
         b'{"version": 1, "rows": []}',
         b'{"version": 2, "rows": [["../x.json", 1, 1, 1, 1, null, "", "", "", "", "", "", "",'
-        b' null, null, null, null, null, false]]}',
+        b" null, null, null, null, null, false]]}",
         b'{"version": 2, "rows": [1]}',
         b"[" * 100_000 + b"]" * 100_000,
     ],

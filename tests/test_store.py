@@ -293,9 +293,7 @@ def test_a_large_first_listing_shared_among_processes_gives_the_same_rows(
 ) -> None:
     serial = SessionStore(workspace)
     for i in range(40):
-        serial.create(
-            make_metadata(f"20260101_0000{i:02d}", status=("completed", "failed")[i % 2])
-        )
+        serial.create(make_metadata(f"20260101_0000{i:02d}", status=("completed", "failed")[i % 2]))
     (serial.directory / "broken.json").write_text('{"training_session": 1}')
     (serial.directory / "truncated.json").write_text('{"training_session": {')
     expected = serial.list(limit=None).rows

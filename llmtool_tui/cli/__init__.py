@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from engine.errors import BadInputError, OperationError
-from engine.facade import Engine
+from engine.facade import Engine, default_engine
 from engine.files import expand_user
 from engine.store import MetadataError, SessionNotFoundError, StoreError, usable_cpus
 from engine.workspace import WORKSPACE_ENV, Workspace
@@ -134,21 +134,24 @@ def error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script. Returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_first_command(args_list))
+    parser = parser_for(args_list)
     args = parser.parse_args(args_list)
     workspace = getattr(args, "workspace", None)
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
-            from llmtool_tui.app import run_app
-
             if workspace is not None and not expand_user(workspace).is_dir():
                 raise BadInputError(
                     f"workspace {workspace} does not exist; create it or pass an existing"
                     " --workspace"
                 )
+            engine = default_engine(workspace, poll=getattr(args, "poll", False))
+            # Forked before the interface is imported: the history's window is listed on
+            # another CPU while the app starts (engine.first_listing).
+            first_listing = engine.list_in_background()
+            from llmtool_tui.app import run_app
 
-            return run_app(workspace=workspace, poll=getattr(args, "poll", False))
+            return run_app(engine, first_listing)
         code = int(handler(args) or 0)
         # Flushed here, not at exit: a reader gone by then would get a traceback from the
         # interpreter's own flush.

@@ -26,7 +26,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from engine.comparison import ComparedRow, ComparedSession, Comparison
 from engine.facade import Engine
@@ -34,6 +34,7 @@ from engine.watcher import SessionChanges
 from llmtool_tui.screens.detail import detail_value
 from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.f1_chart import MAX_SERIES, ChartSeries, F1Chart
+from llmtool_tui.widgets.footer import Footer
 
 TITLE = "Compare Sessions"
 CHART_TITLE = "Macro F1 by evaluation"

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from engine.details import MULTI_LINE_ROWS, WARNINGS_ROW, specification_rows
 from engine.facade import Engine, SessionView
@@ -50,6 +50,7 @@ from llmtool_tui.messages import (
 from llmtool_tui.screens.wizard.path_suggester import PathSuggester
 from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import format_metric
+from llmtool_tui.widgets.footer import Footer
 from llmtool_tui.widgets.status import status_text
 
 TITLE = "Selected Session Details"

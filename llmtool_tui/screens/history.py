@@ -22,7 +22,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from engine.errors import BadInputError
 from engine.facade import Engine
@@ -35,6 +35,7 @@ from llmtool_tui import dialogs
 from llmtool_tui.live_history import LiveHistory
 from llmtool_tui.messages import CompareRequested, PerformanceChartRequested, SessionChosen
 from llmtool_tui.untrusted import literal
+from llmtool_tui.widgets.footer import Footer
 from llmtool_tui.widgets.session_table import SORT_NAMES, SessionTable
 
 if TYPE_CHECKING:
@@ -93,6 +94,10 @@ class HistoryScreen(Screen[None]):
     """The N most recent sessions (or all), live, searchable, sortable and comparable."""
 
     SUB_TITLE = "Previous Training Sessions"
+    AUTO_FOCUS = ""
+    """The table is focused when it has rows (``_show_history``), not by the screen's
+    activation: that comes after the first rows when they are ready at once, and would focus
+    an empty table that is hidden, showing its keys in the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -154,7 +159,7 @@ class HistoryScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sessions_changed.subscribe(self, self._sessions_changed)
         self.live.changed.subscribe(self, self._live_changed)
-        self.query_one(SessionTable).focus()
+        self.set_focus(self.query_one(SessionTable))
         if self.live.history is not None:
             # The app's window is in the first frame, instead of "Loading".
             self._live_changed(self.live.history)
@@ -256,7 +261,7 @@ class HistoryScreen(Screen[None]):
         message_widget.update(message or "")
         message_widget.display = message is not None
         table.display = bool(rows)
-        if not rows and table.has_focus:
+        if not rows and self.focused is table:
             # Hidden, the table would keep the focus, and its keys in the footer, until the
             # next layout: nothing has the focus when there is nothing to browse.
             self.set_focus(None)

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from engine.facade import Engine, SessionView
 from engine.progress import EvaluationDone, ProgressEvent, StatusChanged
@@ -30,6 +30,7 @@ from llmtool_tui.clock import Clock
 from llmtool_tui.messages import ResumeRequested, SessionChosen, StopRequested
 from llmtool_tui.untrusted import literal, visible
 from llmtool_tui.widgets.evaluations_table import EvaluationsTable
+from llmtool_tui.widgets.footer import Footer
 from llmtool_tui.widgets.log_view import LogView
 from llmtool_tui.widgets.progress_panel import ProgressPanel
 from llmtool_tui.widgets.status import status_text

@@ -8,8 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from llmtool_tui.widgets.footer import Footer
 
 #: (option id, number, title, description, app action), in the specification's order. Option 3
 #: of the original ("Back to Main Menu") has no main menu to go back to here, so it quits.

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from engine.evaluations import SessionScore
 from engine.facade import Engine
@@ -32,6 +32,7 @@ from engine.watcher import SessionChanges
 from llmtool_tui.untrusted import literal
 from llmtool_tui.widgets.evaluations_table import format_metric
 from llmtool_tui.widgets.f1_chart import MAX_SERIES, ChartSeries, F1Chart, marker_of
+from llmtool_tui.widgets.footer import Footer
 
 TITLE = "Best F1 over time"
 NO_RESULTS = "No session has a result yet: completed sessions appear here with their best F1."

@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DirectoryTree, Footer, Label, Static
+from textual.widgets import DirectoryTree, Label, Static
 
 from llmtool_tui.untrusted import literal, visible
+from llmtool_tui.widgets.footer import Footer
 
 
 class DatasetTree(DirectoryTree):

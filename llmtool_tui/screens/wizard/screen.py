@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, OptionList, Select, Static
+from textual.widgets import ContentSwitcher, Header, OptionList, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.errors import BadInputError, OperationError, in_app
@@ -40,6 +40,7 @@ from llmtool_tui.screens.wizard.state import WizardState
 from llmtool_tui.screens.wizard.step import WizardStep
 from llmtool_tui.screens.wizard.summary_step import SummaryStep
 from llmtool_tui.untrusted import visible
+from llmtool_tui.widgets.footer import Footer
 
 if TYPE_CHECKING:
     from engine.analysis import DatasetAnalysis
