@@ -144,12 +144,21 @@ async def test_static_files_are_served_without_the_token(
 
 def app_processes() -> set[int]:
     """The app processes this test process started, through a server of its own or through
-    ``llmtool-tui serve`` (not counted: it is the server)."""
-    return {
-        child.pid
+    ``llmtool-tui serve`` (not counted: it is the server), without the child that each app
+    forks at its start to list the history (``engine/first_listing.py``): same command line."""
+    running = {
+        child.pid: child
         for child in psutil.Process().children(recursive=True)
         if "llmtool_tui" in (argv := argv_of(child)) and "serve" not in argv
     }
+    return {pid for pid, process in running.items() if parent_pid(process) not in running}
+
+
+def parent_pid(process: psutil.Process) -> int | None:
+    try:
+        return process.ppid()
+    except psutil.Error:
+        return None
 
 
 def argv_of(process: psutil.Process) -> list[str]:

@@ -75,7 +75,15 @@ def test_the_choice_of_the_best_model_is_recorded_and_the_detail_shows_each_mode
     assert [r.model for r in results] == models
     scores = [r.best_f1 or 0.0 for r in results]
     assert status.best_f1 == pytest.approx(max(scores))
-    assert status.best_model == models[scores.index(max(scores))]
+
+    # The worker's rule: the highest macro F1; a tie goes to the lower validation loss at the
+    # model's best evaluation (the first that reached it), then to the first listed.
+    def rank(index: int) -> tuple[float, float, int]:
+        mine = [e for e in view.evaluations if e.model == models[index] and e.split == "validation"]
+        best = max(mine, key=lambda e: e.macro_f1 or 0.0)
+        return (best.macro_f1 or 0.0, -(best.eval_loss or 0.0), -index)
+
+    assert status.best_model == models[max(range(len(models)), key=rank)]
     # Which of the two it is depends on the numbers of this machine's run; either way the
     # reason is recorded (ties themselves: the test below).
     expected = "highest macro F1" if scores[0] != scores[1] else "tie on macro F1"
